@@ -1,0 +1,261 @@
+//! Storage for every room: one [`Db`] handle over SQLite or PostgreSQL, chosen at run
+//! time by URL, with one code path for queries.
+//!
+//! Queries are plain SQL written once in the dialect both engines share, with `$1`-style
+//! placeholders, and run through sqlx's `Any` driver. Column types are kept to what both
+//! engines agree on (BIGINT, TEXT, DOUBLE PRECISION, BLOB/BYTEA); booleans are stored as
+//! 0/1 integers and times as UTC milliseconds. The few dialect-specific spots ask
+//! [`Db::backend`]. ARCHITECTURE.md explains why this and not Diesel.
+//!
+//! SQLite has one writer: [`Db::begin`] hands out transactions from a one-connection
+//! writer pool, so writers queue in the process instead of failing with SQLITE_BUSY,
+//! while reads go to a pool of reader connections (WAL mode lets them run during writes).
+
+pub mod migrate;
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sqlx::any::AnyRow;
+pub use sqlx::{Any, AnyConnection, AnyPool, Row};
+
+/// A write transaction. Commit it; dropping it rolls back.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Connections for reads (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+    /// SQLite `synchronous` setting: FULL makes every commit durable across power loss.
+    pub sqlite_synchronous: String,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            max_connections: 8,
+            sqlite_synchronous: "FULL".into(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Db {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+    display_url: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.display_url)
+    }
+}
+
+/// Hides the password in a database URL before it is logged.
+pub fn redact_url(url: &str) -> String {
+    if let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) {
+        let creds = &url[scheme_end + 3..at];
+        if let Some(colon) = creds.find(':') {
+            return format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]);
+        }
+    }
+    url.to_string()
+}
+
+fn backend_of(url: &str) -> anyhow::Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        anyhow::bail!(
+            "数据库地址须以 sqlite:// 或 postgres:// 开头 / database URL must start with sqlite:// or postgres://: {}",
+            redact_url(url)
+        )
+    }
+}
+
+/// Path of the database file in a `sqlite://` URL (None for in-memory databases).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(std::path::PathBuf::from(path))
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::connect_with(url, &DbOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, opts: &DbOptions) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let display_url = redact_url(url);
+        match backend {
+            Backend::Sqlite => {
+                let mut url = url.to_string();
+                if let Some(path) = sqlite_path(&url) {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                }
+                if !url.contains("mode=") {
+                    url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                }
+                let sync = match opts.sqlite_synchronous.to_ascii_uppercase().as_str() {
+                    "OFF" => "OFF",
+                    "NORMAL" => "NORMAL",
+                    "EXTRA" => "EXTRA",
+                    _ => "FULL",
+                };
+                let pragmas: Vec<String> = vec![
+                    "PRAGMA journal_mode = WAL".into(),
+                    "PRAGMA foreign_keys = ON".into(),
+                    "PRAGMA busy_timeout = 10000".into(),
+                    format!("PRAGMA synchronous = {sync}"),
+                ];
+                let make = |max: u32| {
+                    let pragmas = pragmas.clone();
+                    sqlx::pool::PoolOptions::<Any>::new()
+                        .max_connections(max)
+                        .min_connections(1)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(move |conn, _meta| {
+                            let pragmas = pragmas.clone();
+                            Box::pin(async move {
+                                for pragma in &pragmas {
+                                    sqlx::query(pragma).execute(&mut *conn).await?;
+                                }
+                                Ok(())
+                            })
+                        })
+                };
+                // The writer is created first so that WAL mode is set before readers open.
+                let write = make(1).connect(&url).await?;
+                let read = make(opts.max_connections.max(2)).connect(&url).await?;
+                Ok(Db {
+                    backend,
+                    read,
+                    write,
+                    display_url,
+                })
+            }
+            Backend::Postgres => {
+                let pool = sqlx::pool::PoolOptions::<Any>::new()
+                    .max_connections(opts.max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?;
+                Ok(Db {
+                    backend,
+                    read: pool.clone(),
+                    write: pool,
+                    display_url,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Pool for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.write.begin().await
+    }
+
+    /// Cheap round trip for readiness checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.read).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    pub fn display_url(&self) -> &str {
+        &self.display_url
+    }
+
+    /// A consistent copy of a SQLite database taken while it is in use (`VACUUM INTO`
+    /// reads one snapshot, so concurrent writers neither block it nor tear it).
+    pub async fn sqlite_backup(&self, dest: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.backend == Backend::Sqlite,
+            "备份命令只适用于 SQLite；PostgreSQL 请使用 pg_dump / backup applies to SQLite only; use pg_dump for PostgreSQL"
+        );
+        anyhow::ensure!(
+            !dest.exists(),
+            "目标文件已存在 / destination already exists: {}",
+            dest.display()
+        );
+        let dest = dest.to_string_lossy().replace('\'', "''");
+        sqlx::raw_sql(&format!("VACUUM INTO '{dest}'"))
+            .execute(&self.read)
+            .await?;
+        Ok(())
+    }
+}
+
+/// SQL fragment for a case-insensitive LIKE that both engines accept.
+pub fn ilike(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "LIKE",
+        Backend::Postgres => "ILIKE",
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `%text%` for a contains-search, escaped.
+pub fn contains_pattern(s: &str) -> String {
+    format!("%{}%", like_escape(s.trim()))
+}
+
+impl FromStr for Backend {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        backend_of(s)
+    }
+}
