@@ -46,6 +46,8 @@ pub enum AppError {
     Forbidden,
     #[error("unauthorized")]
     Unauthorized,
+    #[error("password change required")]
+    PasswordChangeRequired,
     #[error("conflict: {0:?}")]
     Conflict(Msg),
     #[error("locked: {0:?}")]
@@ -81,6 +83,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Forbidden => 403,
             AppError::Unauthorized => 401,
+            AppError::PasswordChangeRequired => 403,
             AppError::Conflict(_) => 409,
             AppError::Locked(_) => 423,
             AppError::RateLimited => 429,
@@ -95,6 +98,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Forbidden => "forbidden",
             AppError::Unauthorized => "unauthorized",
+            AppError::PasswordChangeRequired => "password_change_required",
             AppError::Conflict(_) => "conflict",
             AppError::Locked(_) => "locked",
             AppError::RateLimited => "rate_limited",
@@ -116,6 +120,10 @@ impl AppError {
             AppError::NotFound => Msg::new("未找到", "Not found"),
             AppError::Forbidden => Msg::new("无权进行此操作", "You may not do this"),
             AppError::Unauthorized => Msg::new("请先登录", "Please log in"),
+            AppError::PasswordChangeRequired => Msg::new(
+                "请先修改初始密码",
+                "Please change your initial password first",
+            ),
             AppError::Conflict(m) | AppError::Locked(m) | AppError::BadRequest(m) => m.clone(),
             AppError::RateLimited => Msg::new("操作过于频繁，请稍后再试", "Too many requests, try again later"),
             AppError::Internal(_) => Msg::new("服务器内部错误，请稍后再试", "Internal error, please try again later"),

@@ -1,0 +1,44 @@
+//! Where a role's scope object sits in the region tree. The accounts room asks this
+//! when it builds a principal, so that scope checks everywhere compare region paths.
+
+use yidu_db::{Db, Row};
+use yidu_kernel::{AppResult, ScopeKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRegion {
+    pub region_id: i64,
+    pub path: String,
+    pub district_id: Option<i64>,
+}
+
+/// The region of the object a role is bound to: a region itself, or the region of a
+/// station, deputy, unit or committee. None when the object does not exist.
+pub async fn scope_region(db: &Db, kind: ScopeKind, id: i64) -> AppResult<Option<ScopeRegion>> {
+    let sql = match kind {
+        ScopeKind::Global => return Ok(None),
+        ScopeKind::Region => "SELECT id, path, district_id FROM regions WHERE id = $1",
+        ScopeKind::Station => {
+            "SELECT r.id, r.path, r.district_id FROM stations s JOIN regions r ON r.id = s.region_id WHERE s.id = $1"
+        }
+        ScopeKind::Deputy => {
+            "SELECT r.id, r.path, r.district_id FROM deputies d JOIN regions r ON r.id = d.region_id WHERE d.id = $1"
+        }
+        ScopeKind::Unit => {
+            "SELECT r.id, r.path, r.district_id FROM units u JOIN regions r ON r.id = u.region_id WHERE u.id = $1"
+        }
+        ScopeKind::Committee => {
+            "SELECT r.id, r.path, r.district_id FROM committees c JOIN regions r ON r.id = c.region_id WHERE c.id = $1"
+        }
+    };
+    let row = sqlx::query(sql).bind(id).fetch_optional(db.pool()).await?;
+    Ok(row.map(|r| ScopeRegion {
+        region_id: r.get(0),
+        path: r.get(1),
+        district_id: r.get(2),
+    }))
+}
+
+/// Path and district of a region by id.
+pub async fn region_path(db: &Db, region_id: i64) -> AppResult<Option<ScopeRegion>> {
+    scope_region(db, ScopeKind::Region, region_id).await
+}
