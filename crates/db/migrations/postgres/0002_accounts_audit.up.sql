@@ -19,6 +19,7 @@ CREATE TABLE users (
     role TEXT NOT NULL,
     scope_id BIGINT,
     scope_region_id BIGINT REFERENCES regions(id),
+    scope_path TEXT NOT NULL DEFAULT '/',
     must_change_password BIGINT NOT NULL DEFAULT 1,
     disabled BIGINT NOT NULL DEFAULT 0,
     failed_logins BIGINT NOT NULL DEFAULT 0,
