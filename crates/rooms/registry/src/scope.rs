@@ -42,3 +42,12 @@ pub async fn scope_region(db: &Db, kind: ScopeKind, id: i64) -> AppResult<Option
 pub async fn region_path(db: &Db, region_id: i64) -> AppResult<Option<ScopeRegion>> {
     scope_region(db, ScopeKind::Region, region_id).await
 }
+
+/// A deputy's name, for greeting the deputy's account.
+pub async fn deputy_name(db: &Db, deputy_id: i64) -> AppResult<Option<String>> {
+    let row = sqlx::query("SELECT name FROM deputies WHERE id = $1")
+        .bind(deputy_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}

@@ -1,0 +1,257 @@
+//! Command-line interface. Every command takes the same `--data`, `--database` and
+//! `--config` options as `serve`. Messages are in Chinese and English.
+
+use crate::config::{Config, LogFormat, Overrides};
+use clap::{Args, Parser, Subcommand};
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use yidu_kernel::Principal;
+
+#[derive(Debug, Parser)]
+#[command(name = "yidu", version, about = "议督 yidu：基层人大工作平台 / grassroots people's congress work")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// 数据目录（SQLite 数据库、密钥）/ data directory (SQLite database, keys)
+    #[arg(long, global = true, env = "YIDU_DATA")]
+    pub data: Option<PathBuf>,
+    /// 数据库地址 sqlite://PATH 或 postgres://… / database URL
+    #[arg(long, global = true, env = "YIDU_DATABASE_URL")]
+    pub database: Option<String>,
+    /// TOML 配置文件 / TOML configuration file
+    #[arg(long, global = true, env = "YIDU_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// 日志格式 / log format
+    #[arg(long, global = true, value_enum, env = "YIDU_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// 启动服务 / run the server
+    Serve {
+        /// 监听地址 / address to listen on
+        #[arg(long, env = "YIDU_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// 对外访问地址（用于二维码）/ public base URL (used in QR codes)
+        #[arg(long, env = "YIDU_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// 空数据库时载入演示数据 / load the demo district into an empty database
+        #[arg(long)]
+        demo: bool,
+    },
+    /// 执行数据库迁移 / apply database migrations
+    Migrate,
+    /// 向空数据库载入演示区 / load the demo district into an empty database
+    Demo,
+    /// 用户管理 / manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// 从 .xlsx 导入名册 / import a registry list from .xlsx
+    Import {
+        /// regions | stations | deputies | units
+        kind: String,
+        file: PathBuf,
+    },
+    /// 导出名册为 .xlsx / export a registry list to .xlsx
+    Export {
+        /// regions | stations | deputies | units
+        kind: String,
+        file: PathBuf,
+    },
+    /// 在线备份 SQLite 数据库 / consistent online backup of the SQLite database
+    Backup { file: PathBuf },
+    /// 审计记录 / audit records
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// 新建用户 / add a user
+    Add {
+        username: String,
+        /// admin | office | township | station | deputy | department | committee
+        #[arg(long)]
+        role: String,
+        /// 所属范围编号（区域、联络站、代表、单位或工委）/ scope id
+        #[arg(long)]
+        scope: Option<i64>,
+        /// 姓名 / display name
+        #[arg(long)]
+        name: String,
+        /// 初始密码（不给则从标准输入读一行）/ initial password (else one line from stdin)
+        #[arg(long, env = "YIDU_NEW_PASSWORD")]
+        password: Option<String>,
+    },
+    /// 重设密码（用户下次登录须修改）/ set a new initial password
+    Passwd {
+        username: String,
+        #[arg(long, env = "YIDU_NEW_PASSWORD")]
+        password: Option<String>,
+    },
+    /// 停用用户 / disable a user
+    Disable { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// 校验审计哈希链；有问题时以非零状态退出 / verify the hash chains; exits non-zero on any problem
+    Verify,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            data: self.data.clone(),
+            database: self.database.clone(),
+            log_format: self.log_format,
+            ..Default::default()
+        }
+    }
+}
+
+fn read_password(given: Option<String>) -> anyhow::Result<String> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    eprintln!("请输入密码后回车 / type the password and press Enter:");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(!pw.is_empty(), "未读到密码 / no password given");
+    Ok(pw)
+}
+
+fn app_err(e: yidu_kernel::AppError) -> anyhow::Error {
+    let mut text = e.message().both();
+    for d in e.details() {
+        let row = d.row.map(|r| format!("第 {r} 行 / row {r}: ")).unwrap_or_default();
+        text.push_str(&format!("\n  {row}{}: {} / {}", d.field, d.zh, d.en));
+    }
+    anyhow::anyhow!(text)
+}
+
+/// Runs one command; returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let mut o = cli.global.overrides();
+    if let Command::Serve { listen, public_url, .. } = &cli.command {
+        o.listen = *listen;
+        o.public_url = public_url.clone();
+    }
+    let config = Config::load(&o)?;
+    init_tracing(config.log_format);
+    let system = Principal::system();
+    match cli.command {
+        Command::Serve { demo, .. } => {
+            crate::server::serve(config, demo).await?;
+        }
+        Command::Migrate => {
+            let db = yidu_db::Db::connect_with(&config.database_url, &config.db_options()).await?;
+            let applied = yidu_db::migrate::run(&db).await?;
+            println!(
+                "迁移完成，本次应用 {} 个 / migrations done, {} applied now; schema version {}",
+                applied.len(),
+                applied.len(),
+                yidu_db::migrate::latest_version()
+            );
+        }
+        Command::Demo => {
+            let db = crate::server::connect(&config).await?;
+            let report = crate::demo::load(&db, &config).await?;
+            println!("{}", report.describe());
+        }
+        Command::User(cmd) => {
+            let db = crate::server::connect(&config).await?;
+            match cmd {
+                UserCommand::Add { username, role, scope, name, password } => {
+                    let input = yidu_accounts::NewUser {
+                        username,
+                        display_name: name,
+                        role,
+                        scope_id: scope,
+                        password: read_password(password)?,
+                    };
+                    let u = yidu_accounts::service::create_user(&db, &system, "cli", &input, true)
+                        .await
+                        .map_err(app_err)?;
+                    println!("已创建用户 / user created: {} (id {})", u.username, u.id);
+                }
+                UserCommand::Passwd { username, password } => {
+                    let id = yidu_accounts::service::user_id_by_name(&db, &username).await.map_err(app_err)?;
+                    let pw = read_password(password)?;
+                    yidu_accounts::service::reset_password(&db, &system, "cli", id, &pw)
+                        .await
+                        .map_err(app_err)?;
+                    println!("已重设密码，用户下次登录须修改 / password set; the user must change it at next login");
+                }
+                UserCommand::Disable { username } => {
+                    let id = yidu_accounts::service::user_id_by_name(&db, &username).await.map_err(app_err)?;
+                    yidu_accounts::service::set_disabled(&db, &system, "cli", id, true)
+                        .await
+                        .map_err(app_err)?;
+                    println!("已停用 / disabled: {username}");
+                }
+            }
+        }
+        Command::Import { kind, file } => {
+            let db = crate::server::connect(&config).await?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("无法读取 / cannot read {}: {e}", file.display()))?;
+            let report = yidu_registry::import_xlsx(&db, &system, "cli", &kind, &bytes)
+                .await
+                .map_err(app_err)?;
+            println!("导入完成 / imported: {report}");
+        }
+        Command::Export { kind, file } => {
+            let db = crate::server::connect(&config).await?;
+            let bytes = yidu_registry::export_xlsx(&db, &system, &kind).await.map_err(app_err)?;
+            std::fs::write(&file, bytes)?;
+            println!("已导出 / exported to {}", file.display());
+        }
+        Command::Backup { file } => {
+            let db = yidu_db::Db::connect_with(&config.database_url, &config.db_options()).await?;
+            db.sqlite_backup(&file).await?;
+            println!("备份完成 / backup written to {}", file.display());
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let db = yidu_db::Db::connect_with(&config.database_url, &config.db_options()).await?;
+            let report = yidu_audit::verify(&db).await?;
+            match report.first_problem {
+                None => {
+                    println!(
+                        "审计链完好：{} 条链，{} 条记录 / audit chains intact: {} chains, {} records",
+                        report.chains, report.records, report.chains, report.records
+                    );
+                }
+                Some(p) => {
+                    let id = p.record_id.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
+                    eprintln!(
+                        "审计链被篡改 / audit chain broken: chain {} seq {} record id {}: {} / {}",
+                        p.chain, p.seq, id, p.reason_zh, p.reason_en
+                    );
+                    return Ok(2);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YIDU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

@@ -1,0 +1,213 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `YIDU_*`
+//! environment variables and command-line flags (clap reads both; flags win).
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub log_format: LogFormat,
+    pub public_url: String,
+    pub secure_cookies: bool,
+    pub trust_forwarded_for: bool,
+    pub frame_ancestors: Vec<String>,
+    pub max_connections: u32,
+    pub sqlite_synchronous: String,
+    pub accounts: yidu_accounts::AccountsConfig,
+    pub demo_password: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The default password of the demo accounts (README lists it).
+pub const DEFAULT_DEMO_PASSWORD: &str = "Yidu@2026demo";
+
+/// The TOML file's shape; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data: Option<PathBuf>,
+    pub database: Option<String>,
+    pub log_format: Option<String>,
+    pub public_url: Option<String>,
+    pub secure_cookies: Option<bool>,
+    pub trust_forwarded_for: Option<bool>,
+    pub frame_ancestors: Option<Vec<String>>,
+    pub max_connections: Option<u32>,
+    pub sqlite_synchronous: Option<String>,
+    pub lockout_failures: Option<i64>,
+    pub lockout_minutes: Option<i64>,
+    pub session_idle_minutes: Option<i64>,
+    pub token_hours: Option<i64>,
+    pub demo_password: Option<String>,
+}
+
+/// What the command line (and the environment, through clap) says.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub data: Option<PathBuf>,
+    pub database: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub public_url: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.trim().is_empty())
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("环境变量 {name} 的值无效 / invalid value in {name}: {v}")),
+    }
+}
+
+impl Config {
+    pub fn load(o: &Overrides) -> anyhow::Result<Config> {
+        let file_path = o.config_file.clone();
+        let file: FileConfig = match &file_path {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = o
+            .data
+            .clone()
+            .or(file.data.clone())
+            .unwrap_or_else(|| PathBuf::from("yidu-data"));
+        let listen = match (&o.listen, &file.listen) {
+            (Some(l), _) => *l,
+            (None, Some(s)) => s
+                .parse()
+                .map_err(|_| anyhow::anyhow!("配置项 listen 无效 / config key listen is not an address: {s}"))?,
+            _ => "127.0.0.1:8080".parse().expect("valid"),
+        };
+        let database_url = o
+            .database
+            .clone()
+            .or(file.database.clone())
+            .unwrap_or_else(|| format!("sqlite://{}/yidu.db", data_dir.display()));
+        let log_format = match (o.log_format, file.log_format.as_deref()) {
+            (Some(f), _) => f,
+            (None, Some("json")) => LogFormat::Json,
+            (None, Some("text")) | (None, None) => LogFormat::Text,
+            (None, Some(other)) => anyhow::bail!("配置项 log_format 应为 text 或 json / log_format must be text or json: {other}"),
+        };
+        let mut accounts = yidu_accounts::AccountsConfig::default();
+        if let Some(v) = env_parse("YIDU_LOCKOUT_FAILURES")?.or(file.lockout_failures) {
+            accounts.max_failures = v;
+        }
+        if let Some(v) = env_parse("YIDU_LOCKOUT_MINUTES")?.or(file.lockout_minutes) {
+            accounts.lockout_minutes = v;
+        }
+        if let Some(v) = env_parse("YIDU_SESSION_IDLE_MINUTES")?.or(file.session_idle_minutes) {
+            accounts.idle_minutes = v;
+        }
+        if let Some(v) = env_parse("YIDU_TOKEN_HOURS")?.or(file.token_hours) {
+            accounts.token_hours = v;
+        }
+        anyhow::ensure!(
+            accounts.max_failures >= 1 && accounts.lockout_minutes >= 1 && accounts.idle_minutes >= 1,
+            "锁定次数、锁定分钟和空闲超时须为正数 / lockout failures, lockout minutes and idle timeout must be positive"
+        );
+        let public_url = o
+            .public_url
+            .clone()
+            .or(file.public_url.clone())
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            log_format,
+            secure_cookies: env_parse("YIDU_SECURE_COOKIES")?
+                .or(file.secure_cookies)
+                .unwrap_or(public_url.starts_with("https://")),
+            public_url,
+            trust_forwarded_for: env_parse("YIDU_TRUST_FORWARDED_FOR")?
+                .or(file.trust_forwarded_for)
+                .unwrap_or(false),
+            frame_ancestors: env("YIDU_FRAME_ANCESTORS")
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .or(file.frame_ancestors)
+                .unwrap_or_default(),
+            max_connections: env_parse("YIDU_MAX_CONNECTIONS")?.or(file.max_connections).unwrap_or(8),
+            sqlite_synchronous: env("YIDU_SQLITE_SYNCHRONOUS")
+                .or(file.sqlite_synchronous)
+                .unwrap_or_else(|| "FULL".into()),
+            accounts,
+            demo_password: env("YIDU_DEMO_PASSWORD")
+                .or(file.demo_password)
+                .unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into()),
+        })
+    }
+
+    pub fn web(&self) -> yidu_web::WebConfig {
+        yidu_web::WebConfig {
+            secure_cookies: self.secure_cookies,
+            trust_forwarded_for: self.trust_forwarded_for,
+            frame_ancestors: self.frame_ancestors.clone(),
+            public_url: self.public_url.clone(),
+            session_idle_minutes: self.accounts.idle_minutes,
+        }
+    }
+
+    pub fn db_options(&self) -> yidu_db::DbOptions {
+        yidu_db::DbOptions {
+            max_connections: self.max_connections,
+            sqlite_synchronous: self.sqlite_synchronous.clone(),
+        }
+    }
+}
+
+fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| anyhow::anyhow!("无法读取配置文件 / cannot read config file {}: {e}", p.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("配置文件有误 / config file {} is invalid: {e}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_flags() {
+        let dir = std::env::temp_dir().join(format!("yidu-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("yidu.toml");
+        std::fs::write(&f, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://yidu.example.org/\"\nlockout_minutes = 7\n").unwrap();
+        let c = Config::load(&Overrides { config_file: Some(f.clone()), ..Default::default() }).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.public_url, "https://yidu.example.org");
+        assert!(c.secure_cookies, "https public URL implies secure cookies");
+        assert_eq!(c.accounts.lockout_minutes, 7);
+        assert_eq!(c.database_url, "sqlite://yidu-data/yidu.db");
+        let c = Config::load(&Overrides {
+            config_file: Some(f.clone()),
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        std::fs::write(&f, "listn = \"x\"\n").unwrap();
+        let err = Config::load(&Overrides { config_file: Some(f), ..Default::default() }).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,39 @@
+//! Joins the rooms' routers into one application and wraps it with the shell's
+//! middleware. Adding an application means adding its routers here.
+
+use crate::config::Config;
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use std::sync::Arc;
+use yidu_db::Db;
+use yidu_web::{middleware, AppState};
+
+pub fn state(db: Db, config: &Config) -> AppState {
+    AppState {
+        auth: Arc::new(yidu_accounts::AccountsAuth {
+            db: db.clone(),
+            config: config.accounts.clone(),
+        }),
+        db,
+        config: Arc::new(config.web()),
+        metrics: Arc::new(yidu_web::metrics::Metrics::default()),
+    }
+}
+
+pub fn build(state: AppState, config: &Config) -> Router {
+    let app = Router::new()
+        .merge(yidu_web::ops::router())
+        .merge(crate::home::router())
+        .merge(crate::openapi::router())
+        .merge(yidu_accounts::api::router(config.accounts.clone()))
+        .merge(yidu_accounts::pages::router(config.accounts.clone()))
+        .merge(yidu_audit::api::router())
+        .merge(yidu_audit::pages::router())
+        .merge(yidu_registry::routers());
+    app.route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
+        .fallback(crate::home::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::shell))
+        // Spreadsheets and photos are the largest bodies yidu takes.
+        .layer(DefaultBodyLimit::max(20 * 1024 * 1024))
+        .with_state(state)
+}

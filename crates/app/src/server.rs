@@ -1,0 +1,79 @@
+//! `yidu serve`: connect, migrate, optionally load the demo, and serve until SIGTERM or
+//! Ctrl-C, finishing the requests in flight.
+
+use crate::config::Config;
+use std::net::SocketAddr;
+use yidu_db::Db;
+
+pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
+    let applied = yidu_db::migrate::run(&db).await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    Ok(db)
+}
+
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let db = connect(&config).await?;
+    if demo {
+        match crate::demo::load_if_empty(&db, &config).await? {
+            Some(report) => println!("{}", report.describe()),
+            None => println!("数据库已有数据，未重复载入演示数据 / the database already has data; demo not loaded again"),
+        }
+    }
+    let state = crate::router::state(db.clone(), &config);
+    let app = crate::router::build(state, &config);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("无法监听 / cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    print_urls(&config, addr, demo);
+    tracing::info!(%addr, database = %db.display_url(), "yidu listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down");
+    db.close().await;
+    Ok(())
+}
+
+fn print_urls(config: &Config, addr: SocketAddr, demo: bool) {
+    let base = if config.public_url.contains(&addr.port().to_string()) {
+        config.public_url.clone()
+    } else {
+        format!("http://{addr}")
+    };
+    println!("议督 yidu 已启动 / is running at {base}");
+    println!("  群众端 Citizens: {base}/   (代表码 /c/d/<code>, 联络站码 /c/s/<code>)");
+    println!("  代表端 Deputies: {base}/deputy");
+    println!("  工作端 Staff:    {base}/staff");
+    println!("  API:             {base}/api/openapi.json");
+    if demo {
+        println!(
+            "  演示账号 Demo logins: admin, office, town1, station1, deputy1, dept1 — 密码 password: {}",
+            config.demo_password
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

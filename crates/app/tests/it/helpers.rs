@@ -1,0 +1,223 @@
+//! The in-process test app: the real router over a fresh database with the demo
+//! district, and clients for the JSON API and for pages (with a cookie jar and CSRF).
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use tower::ServiceExt;
+use yidu_app::config::{Config, Overrides};
+use yidu_db::testing::TempGuard;
+use yidu_db::Db;
+
+pub const PASSWORD: &str = "Yidu@2026demo";
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: Db,
+    pub config: Config,
+    pub demo: Option<yidu_app::demo::DemoReport>,
+    _guard: TempGuard,
+}
+
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn location(&self) -> String {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+impl TestApp {
+    /// A fresh database with the demo district and demo accounts.
+    pub async fn spawn() -> TestApp {
+        let mut app = TestApp::spawn_empty().await;
+        app.demo = Some(yidu_app::demo::load(&app.db, &app.config).await.expect("demo loads"));
+        app
+    }
+
+    /// A fresh, migrated, empty database.
+    pub async fn spawn_empty() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let (url, guard) = yidu_db::testing::fresh_database_url()
+            .await
+            .expect("test database (under CI=true PostgreSQL must be reachable)");
+        let mut config = Config::load(&Overrides {
+            database: Some(url.clone()),
+            ..Default::default()
+        })
+        .expect("config");
+        config.demo_password = PASSWORD.into();
+        tweak(&mut config);
+        let db = yidu_app::server::connect(&config).await.expect("connect and migrate");
+        let state = yidu_app::router::state(db.clone(), &config);
+        let router = yidu_app::router::build(state, &config);
+        TestApp {
+            router,
+            db,
+            config,
+            demo: None,
+            _guard: guard,
+        }
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> TestResponse {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.expect("body").to_bytes().to_vec();
+        TestResponse { status, headers, body }
+    }
+
+    fn builder(method: Method, path: &str, token: Option<&str>) -> axum::http::request::Builder {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        b
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.request(Self::builder(Method::GET, path, token).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn send_json(&self, method: Method, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
+        self.request(
+            Self::builder(method, path, token)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
+        self.send_json(Method::POST, path, token, body).await
+    }
+
+    pub async fn patch_json(&self, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
+        self.send_json(Method::PATCH, path, token, body).await
+    }
+
+    /// Logs in through the API and returns the bearer token.
+    pub async fn token(&self, username: &str) -> String {
+        let r = self
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "login {username}: {}", r.text());
+        r.json()["token"].as_str().unwrap().to_string()
+    }
+
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookies: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+/// A page client that keeps cookies like a browser and knows the CSRF token.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Mutex<BTreeMap<String, String>>,
+}
+
+impl Browser<'_> {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&self, r: &TestResponse) {
+        for v in r.headers.get_all(header::SET_COOKIE) {
+            let s = v.to_str().unwrap();
+            let pair = s.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            let mut jar = self.cookies.lock().unwrap();
+            if s.contains("Max-Age=0") {
+                jar.remove(k);
+            } else {
+                jar.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        let req = Request::get(path)
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        let r = self.app.request(req).await;
+        self.keep_cookies(&r);
+        r
+    }
+
+    /// Posts a form as is (no CSRF token added).
+    pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let req = Request::post(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let r = self.app.request(req).await;
+        self.keep_cookies(&r);
+        r
+    }
+
+    /// Loads `page` to read its CSRF token, then posts the form with it.
+    pub async fn post_form(&self, page: &str, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let html = self.get(page).await.text();
+        let token = csrf_in(&html).unwrap_or_else(|| panic!("no CSRF token on {page}"));
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form_raw(path, &all).await
+    }
+
+    pub async fn login(&self, username: &str) -> TestResponse {
+        self.post_form("/login", "/login", &[("username", username), ("password", PASSWORD)])
+            .await
+    }
+}
+
+/// The value of the first `_csrf` hidden field in a page.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
+    let end = html[at..].find('"')? + at;
+    Some(html[at..end].to_string())
+}

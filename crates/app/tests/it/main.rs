@@ -1,0 +1,7 @@
+//! yidu's integration tests: one binary, one fresh database per test, on SQLite by
+//! default and on PostgreSQL when `YIDU_TEST_POSTGRES` is set (CI runs both).
+
+mod accounts;
+mod audit;
+mod helpers;
+mod ops;
