@@ -23,12 +23,20 @@ pub fn backend_under_test() -> Backend {
 /// A database URL nobody else uses. Keep the returned guard alive as long as the
 /// database is needed: it owns the temporary directory of a SQLite database.
 pub async fn fresh_database_url() -> anyhow::Result<(String, TempGuard)> {
+    match postgres_server() {
+        Some(server) => fresh_postgres_url(&server).await,
+        None => fresh_sqlite_url(),
+    }
+}
+
+/// A new, empty database on the given PostgreSQL server.
+pub async fn fresh_postgres_url(server: &str) -> anyhow::Result<(String, TempGuard)> {
     let tag: u64 = rand::thread_rng().gen();
-    if let Some(server) = postgres_server() {
-        let name = format!("yidu_test_{}_{:x}", std::process::id(), tag);
+    let name = format!("yidu_test_{}_{:x}", std::process::id(), tag);
+    {
         sqlx::any::install_default_drivers();
-        let admin = sqlx::AnyPool::connect(&server).await.map_err(|e| {
-            anyhow::anyhow!("PostgreSQL at {} is not reachable: {e}", crate::redact_url(&server))
+        let admin = sqlx::AnyPool::connect(server).await.map_err(|e| {
+            anyhow::anyhow!("PostgreSQL at {} is not reachable: {e}", crate::redact_url(server))
         })?;
         sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
             .execute(&admin)
@@ -36,15 +44,19 @@ pub async fn fresh_database_url() -> anyhow::Result<(String, TempGuard)> {
         admin.close().await;
         let base = match server.rfind('/') {
             Some(i) if i > "postgres://".len() => &server[..i],
-            _ => server.as_str(),
+            _ => server,
         };
         Ok((format!("{base}/{name}"), TempGuard { dir: None }))
-    } else {
-        let dir = std::env::temp_dir().join(format!("yidu-test-{}-{:x}", std::process::id(), tag));
-        std::fs::create_dir_all(&dir)?;
-        let url = format!("sqlite://{}/yidu.db", dir.display());
-        Ok((url, TempGuard { dir: Some(dir) }))
     }
+}
+
+/// A new SQLite database file in a temporary directory.
+pub fn fresh_sqlite_url() -> anyhow::Result<(String, TempGuard)> {
+    let tag: u64 = rand::thread_rng().gen();
+    let dir = std::env::temp_dir().join(format!("yidu-test-{}-{:x}", std::process::id(), tag));
+    std::fs::create_dir_all(&dir)?;
+    let url = format!("sqlite://{}/yidu.db", dir.display());
+    Ok((url, TempGuard { dir: Some(dir) }))
 }
 
 /// Removes a temporary SQLite directory when dropped.

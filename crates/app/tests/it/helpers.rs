@@ -82,6 +82,20 @@ impl TestApp {
         }
     }
 
+    /// Another app instance on the same database (as several `yidu serve` processes
+    /// behind a load balancer would be).
+    pub async fn second_instance(&self) -> TestApp {
+        let db = yidu_app::server::connect(&self.config).await.expect("connect");
+        let state = yidu_app::router::state(db.clone(), &self.config);
+        TestApp {
+            router: yidu_app::router::build(state, &self.config),
+            db,
+            config: self.config.clone(),
+            demo: None,
+            _guard: TempGuard { dir: None },
+        }
+    }
+
     pub async fn request(&self, req: Request<Body>) -> TestResponse {
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status().as_u16();

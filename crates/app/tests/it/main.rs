@@ -3,5 +3,8 @@
 
 mod accounts;
 mod audit;
+mod cli;
 mod helpers;
+mod instances;
 mod ops;
+mod schema;
