@@ -2,19 +2,20 @@
 //! language and elder-mode switches, and the not-found page.
 
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
-use yidu_kernel::AppError;
+use yidu_kernel::{AppError, Role};
 use yidu_web::auth::{CsrfToken, MaybeUser};
-use yidu_web::{cookies, AppState, PageError, PageResult, RequestMeta, Shell};
+use yidu_web::{cookies, AppState, PageError, PageResult, PageUser, RequestMeta, Shell};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(public_home))
+        .route("/deputy", get(deputy_home))
         .route("/prefs/lang/{lang}", get(set_lang))
         .route("/prefs/elder/{mode}", get(set_elder))
 }
@@ -30,6 +31,35 @@ async fn public_home(meta: RequestMeta, CsrfToken(csrf): CsrfToken, MaybeUser(us
     let shell = Shell::public(&meta, &csrf, meta.lang.pick("议督 · 群众端", "yidu · citizens"));
     let logged_in_home = user.map(|u| yidu_accounts::pages::home_of(u.principal.role));
     let body = HomePage { shell, logged_in_home }
+        .render()
+        .map_err(anyhow::Error::from)?;
+    Ok(Html(body).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "deputy_home.html")]
+struct DeputyHome {
+    shell: Shell,
+    deputy: yidu_registry::model::Deputy,
+    levels: String,
+}
+
+/// The deputy's own page: who they are as citizens see them, their code to show, their stations.
+async fn deputy_home(State(state): State<AppState>, meta: RequestMeta, user: PageUser) -> PageResult {
+    let p = &user.principal;
+    if p.role != Role::Deputy {
+        return Ok(Redirect::to("/staff").into_response());
+    }
+    let id = p.scope_id.ok_or(AppError::NotFound)?;
+    let deputy = yidu_registry::service::deputies::get(&state.db, p, id).await?;
+    let levels = deputy
+        .levels
+        .iter()
+        .map(|l| meta.lang.pick(l.label_zh(), l.label_en()))
+        .collect::<Vec<_>>()
+        .join(meta.lang.pick("、", ", "));
+    let shell = Shell::for_user(&meta, &user, meta.lang.pick("我的", "Mine"));
+    let body = DeputyHome { shell, deputy, levels }
         .render()
         .map_err(anyhow::Error::from)?;
     Ok(Html(body).into_response())

@@ -8,3 +8,4 @@ mod helpers;
 mod instances;
 mod ops;
 mod schema;
+mod terminals;

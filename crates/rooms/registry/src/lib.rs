@@ -14,7 +14,7 @@ use yidu_web::AppState;
 /// Every router of the room, merged by the app. (Lead: each part of the room is added
 /// here as it lands: management API and pages, public code pages.)
 pub fn routers() -> Router<AppState> {
-    Router::new()
+    Router::new().merge(codes::public_router())
 }
 
 /// The OpenAPI document of the room's JSON API, merged into `/api/openapi.json`.
