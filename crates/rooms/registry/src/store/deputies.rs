@@ -241,3 +241,20 @@ pub async fn delete_photo(conn: &mut AnyConnection, deputy_id: i64) -> Result<bo
         .await?;
     Ok(r.rows_affected() > 0)
 }
+
+/// Whether an active deputy of this name already lives in this region.
+pub async fn name_in_region(
+    conn: &mut AnyConnection,
+    region_id: i64,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM deputies WHERE region_id = $1 AND name = $2 AND retired = 0",
+    )
+    .bind(region_id)
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0);
+    Ok(n > 0)
+}
