@@ -129,6 +129,13 @@ async fn demo_district_has_the_promised_shape() {
         .unwrap()
         .get(0);
     assert!(unit.contains("住房和城乡建设局"), "{unit}");
+    let committee: String = sqlx::query("SELECT name FROM committees WHERE id = $1")
+        .bind(s.committee_id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(committee, "社会建设工委");
     // One audit record for the load, and it verifies.
     assert_eq!(
         count(

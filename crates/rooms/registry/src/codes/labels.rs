@@ -31,7 +31,7 @@ const LEVELS: &[(&str, &[&str], &str, &str)] = &[
         "national",
         &["全国", "全国人大", "全国人大代表"],
         "全国人大代表",
-        "Deputy to the National People's Congress",
+        "NPC deputy",
     ),
     (
         "provincial",

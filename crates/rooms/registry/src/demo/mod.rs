@@ -30,7 +30,7 @@ pub struct DemoSummary {
     pub deputy_code: String,
     /// The district's housing and construction bureau, for `dept1`.
     pub unit_id: i64,
-    /// The first working committee (法制工委).
+    /// The social development committee (社会建设工委), for `committee1`.
     pub committee_id: i64,
     pub regions: usize,
     pub stations: usize,
@@ -290,7 +290,7 @@ async fn write_plan(conn: &mut AnyConnection, plan: &Plan) -> anyhow::Result<Dem
     let committee_id: i64 =
         sqlx::query("SELECT id FROM committees WHERE region_id = $1 AND name = $2")
             .bind(district_id)
-            .bind(&plan.committees[0].name)
+            .bind(plan::COMMITTEE_FOR_DEMO_USER)
             .fetch_one(&mut *conn)
             .await?
             .get(0);

@@ -129,6 +129,8 @@ pub const COMMITTEES: &[&str] = &[
     "城建环保工委",
     "代表工委",
 ];
+/// The committee the demo committee user belongs to (it follows up livelihood issues).
+pub const COMMITTEE_FOR_DEMO_USER: &str = "社会建设工委";
 
 const SECTORS: &[&str] = &[
     "工人",
@@ -600,4 +602,28 @@ fn deputies(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_is_deterministic_and_complete() {
+        let a = generate();
+        assert_eq!(a, generate());
+        let level = |l: &str| a.regions.iter().filter(|r| r.level == l).count();
+        assert_eq!((level("district"), level("township")), (1, TOWNSHIPS));
+        assert_eq!((level("community"), level("grid")), (COMMUNITIES, 240));
+        assert_eq!((a.stations.len(), a.deputies.len()), (STATIONS, DEPUTIES));
+        assert_eq!((a.units.len(), a.committees.len()), (40, 5));
+        // Township deputies only in towns (街道 have no township congress).
+        for d in a.deputies.iter().filter(|d| d.levels.contains("township")) {
+            let mut r = d.region;
+            while a.regions[r].level != "township" {
+                r = a.regions[r].parent.unwrap();
+            }
+            assert!(a.regions[r].name.ends_with('镇'), "{} in {}", d.name, a.regions[r].name);
+        }
+    }
 }
