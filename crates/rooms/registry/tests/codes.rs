@@ -552,3 +552,43 @@ async fn badge_sheet_is_for_staff_in_scope() {
     .await;
     assert_eq!(card.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn uploaded_photo_is_served_with_validation() {
+    let (db, _g, s) = demo_db().await;
+    let app = app(&db, &s).await;
+    // A 1×1 PNG made by the QR renderer is as good a photo as any.
+    let bytes = qr::png(&qr::Matrix::encode("x").unwrap(), 1).unwrap();
+    sqlx::query("INSERT INTO deputy_photos (deputy_id, content_type, bytes, updated_at) VALUES ($1, $2, $3, $4)")
+        .bind(s.deputy_id)
+        .bind("image/png")
+        .bind(bytes.clone())
+        .bind(1_700_000_000_000i64)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let page = get(&app, &format!("/c/d/{}", s.deputy_code), None).await;
+    assert!(page
+        .text()
+        .contains(&format!("src=\"/c/d/{}/photo\"", s.deputy_code)));
+    let photo = get(&app, &format!("/c/d/{}/photo", s.deputy_code), None).await;
+    assert_eq!(photo.status, StatusCode::OK);
+    assert_eq!(photo.content_type, "image/png");
+    assert_eq!(photo.body, bytes);
+    let again = Request::builder()
+        .uri(format!("/c/d/{}/photo", s.deputy_code))
+        .header(header::IF_NONE_MATCH, "\"p1700000000000\"")
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(again).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    // A stored SVG "photo" (could carry script) is never served as such.
+    sqlx::query("UPDATE deputy_photos SET content_type = 'image/svg+xml' WHERE deputy_id = $1")
+        .bind(s.deputy_id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let svg = get(&app, &format!("/c/d/{}/photo", s.deputy_code), None).await;
+    assert!(svg.content_type.starts_with("image/svg+xml"));
+    assert_ne!(svg.body, bytes, "placeholder instead");
+}
