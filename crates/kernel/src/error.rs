@@ -181,7 +181,7 @@ impl Problems {
                 None
             }
             Err(other) => {
-                self.0.push(FieldError::new("", "无效", &other.to_string()));
+                self.0.push(FieldError::new("", "无效", other.to_string()));
                 None
             }
         }
