@@ -50,6 +50,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_registry"),
     migration!(2, "0002_accounts_audit"),
+    migration!(3, "0003_opinions"),
 ];
 
 pub fn latest_version() -> i64 {
