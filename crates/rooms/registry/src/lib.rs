@@ -3,10 +3,16 @@
 
 pub mod codes;
 pub mod demo;
+pub mod api;
 pub mod model;
+pub mod pages;
 pub mod service;
 pub mod store;
+pub mod xlsx;
 pub mod scope;
+
+pub use api::{router as api_router, RegistryApi};
+pub use pages::router as pages_router;
 
 use axum::Router;
 use yidu_web::AppState;

@@ -34,6 +34,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn audit(
         &self,
         conn: &mut AnyConnection,

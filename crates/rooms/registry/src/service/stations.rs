@@ -252,7 +252,8 @@ pub async fn update(
     let mut tx = db.begin().await?;
     let before = ss::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let manages = p.manages_registry_at(&before.region.path);
-    if !manages && !(own_station(p, id) && patch.only_schedule()) {
+    let schedule_of_own = own_station(p, id) && patch.only_schedule();
+    if !(manages || schedule_of_own) {
         return Err(AppError::Forbidden);
     }
     if before.retired {

@@ -253,7 +253,8 @@ pub async fn update(
     let mut tx = db.begin().await?;
     let before = us::get_unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let own = p.role == Role::Department && p.scope_id == Some(id);
-    if !p.manages_registry_at(&before.region.path) && !(own && patch.only_contacts()) {
+    let own_contacts = own && patch.only_contacts();
+    if !(p.manages_registry_at(&before.region.path) || own_contacts) {
         return Err(AppError::Forbidden);
     }
     if before.retired {
@@ -420,7 +421,8 @@ pub async fn update_committee(
         .await?
         .ok_or(AppError::NotFound)?;
     let own = p.role == Role::Committee && p.scope_id == Some(id);
-    if !p.manages_registry_at(&before.region.path) && !(own && patch.only_contacts()) {
+    let own_contacts = own && patch.only_contacts();
+    if !(p.manages_registry_at(&before.region.path) || own_contacts) {
         return Err(AppError::Forbidden);
     }
     if before.retired {
