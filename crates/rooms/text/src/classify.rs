@@ -1,0 +1,449 @@
+//! Category and handling-unit suggestion: a model trained from the deployment's own handled
+//! items. Ships with no pre-trained data.
+//!
+//! The learner is an NB-SVM (Wang & Manning, 2012) in one-vs-rest form: for each label, the
+//! TF-IDF features are scaled by their naive-Bayes log-count ratio for that label, and a
+//! linear SVM is trained on the scaled vectors. The ratio lets rare but telling n-grams
+//! count for more than a plain SVM would give them, which matters with a few hundred
+//! examples per label.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TextError;
+use crate::features::{raw_counts, FeatureConfig, SparseVec, Vocabulary};
+use crate::hashing::SeededRng;
+use crate::linear::{train_svm, SvmParams};
+use crate::normalize::normalize;
+use crate::segment::Segmenter;
+
+/// Bumped whenever the file layout or the feature recipe changes; older files are refused
+/// with a message asking to retrain rather than predicting garbage.
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"YIDUTXTM";
+
+/// Training settings. The defaults are those measured best on the benchmark (see
+/// bench/text/README.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub features: FeatureConfig,
+    /// SVM inverse regularization.
+    pub c: f32,
+    /// Additive smoothing of the naive-Bayes ratios.
+    pub nb_alpha: f32,
+    /// Seed of the training order; the same data and seed give the same model.
+    pub seed: u64,
+    /// Words kept whole by the segmenter (place, station and unit names).
+    pub user_words: Vec<String>,
+    /// Class balancing: C of a label's own examples is multiplied by
+    /// (negatives / positives)^class_balance, so small labels are not drowned (0 = off).
+    pub class_balance: f32,
+    /// Scale of the decision values before the softmax that gives confidences.
+    pub confidence_scale: f32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            features: FeatureConfig::default(),
+            c: 2.0,
+            nb_alpha: 1.0,
+            seed: 42,
+            user_words: Vec::new(),
+            confidence_scale: 3.0,
+            class_balance: 0.0,
+        }
+    }
+}
+
+/// One prediction: the best label, its confidence (0–1), and the confidence of every label
+/// in [`Model::labels`] order, for showing runner-up suggestions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub label: String,
+    pub confidence: f32,
+    pub confidences: Vec<f32>,
+}
+
+/// Per-label parameters: the NB ratio of each feature and the SVM weights folded with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct LabelModel {
+    ratio: Vec<f32>,
+    weight_times_ratio: Vec<f32>,
+    bias: f32,
+}
+
+/// A trained classifier. Save it with [`Model::save`], load it with [`Model::load`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Model {
+    labels: Vec<String>,
+    vocabulary: Vocabulary,
+    per_label: Vec<LabelModel>,
+    options: TrainOptions,
+    #[serde(skip)]
+    segmenter: Option<Segmenter>,
+}
+
+impl PartialEq for Model {
+    fn eq(&self, other: &Self) -> bool {
+        self.labels == other.labels
+            && self.vocabulary == other.vocabulary
+            && self.per_label == other.per_label
+            && self.options == other.options
+    }
+}
+
+/// Runs `f` over `items` on all cores, keeping order. Used for feature extraction and
+/// per-label training; std threads keep the dependency list short.
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    if threads <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                let f = &f;
+                scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread panicked"))
+            .collect()
+    })
+}
+
+/// Raw feature counts of texts (normalized first), computed in parallel.
+fn extract_all(
+    texts: &[&str],
+    segmenter: &Segmenter,
+    config: &FeatureConfig,
+) -> Vec<Vec<(u64, f32)>> {
+    parallel_map(texts, |text| {
+        raw_counts(&normalize(text), segmenter, config)
+    })
+}
+
+impl Model {
+    /// Trains on texts and their labels (same length). Needs at least two distinct labels.
+    pub fn train(
+        texts: &[&str],
+        labels: &[&str],
+        options: &TrainOptions,
+    ) -> Result<Model, TextError> {
+        let segmenter = Segmenter::with_user_words(&options.user_words);
+        let counts = extract_all(texts, &segmenter, &options.features);
+        let mut model = Self::train_from_counts(&counts, labels, options)?;
+        model.segmenter = Some(segmenter);
+        Ok(model)
+    }
+
+    fn train_from_counts(
+        counts: &[Vec<(u64, f32)>],
+        labels: &[&str],
+        options: &TrainOptions,
+    ) -> Result<Model, TextError> {
+        assert_eq!(counts.len(), labels.len(), "one label per text");
+        let mut label_names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+        label_names.sort();
+        label_names.dedup();
+        if label_names.len() < 2 {
+            return Err(TextError::TooFewLabels);
+        }
+        let vocabulary = Vocabulary::fit(counts, &options.features);
+        let vectors: Vec<SparseVec> = counts.iter().map(|c| vocabulary.transform(c)).collect();
+        let label_index: Vec<usize> = labels
+            .iter()
+            .map(|l| {
+                label_names
+                    .binary_search_by(|n| n.as_str().cmp(l))
+                    .unwrap_or(0)
+            })
+            .collect();
+        let dim = vocabulary.len();
+        let jobs: Vec<usize> = (0..label_names.len()).collect();
+        let per_label = parallel_map(&jobs, |&label| {
+            let positive: Vec<bool> = label_index.iter().map(|&l| l == label).collect();
+            let ratio = nb_ratio(&vectors, &positive, dim, options.nb_alpha);
+            let scaled: Vec<SparseVec> = vectors
+                .iter()
+                .map(|v| scale_and_normalize(v, &ratio))
+                .collect();
+            let params = SvmParams {
+                c: options.c,
+                seed: options.seed ^ label as u64,
+                ..SvmParams::default()
+            };
+            let positives = positive.iter().filter(|&&p| p).count().max(1) as f32;
+            let balance =
+                ((positive.len() as f32 - positives) / positives).powf(options.class_balance);
+            let (weights, bias) = train_svm(&scaled, &positive, dim, &params, balance);
+            let weight_times_ratio = weights.iter().zip(&ratio).map(|(w, r)| w * r).collect();
+            LabelModel {
+                ratio,
+                weight_times_ratio,
+                bias,
+            }
+        });
+        Ok(Model {
+            labels: label_names,
+            vocabulary,
+            per_label,
+            options: options.clone(),
+            segmenter: None,
+        })
+    }
+
+    /// The labels the model knows, sorted.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Number of features kept after the document-frequency cut.
+    pub fn feature_count(&self) -> usize {
+        self.vocabulary.len()
+    }
+
+    fn segmenter(&self) -> std::borrow::Cow<'_, Segmenter> {
+        match &self.segmenter {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(Segmenter::with_user_words(&self.options.user_words)),
+        }
+    }
+
+    /// Predicts the label of one text.
+    pub fn predict(&self, text: &str) -> Prediction {
+        let counts = raw_counts(&normalize(text), &self.segmenter(), &self.vocabulary.config);
+        self.predict_counts(&counts)
+    }
+
+    /// Predicts many texts in parallel, in input order.
+    pub fn predict_batch(&self, texts: &[&str]) -> Vec<Prediction> {
+        let segmenter = self.segmenter();
+        let counts = extract_all(texts, &segmenter, &self.vocabulary.config);
+        parallel_map(&counts, |c| self.predict_counts(c))
+    }
+
+    fn predict_counts(&self, counts: &[(u64, f32)]) -> Prediction {
+        let x = self.vocabulary.transform(counts);
+        let scores: Vec<f32> = self
+            .per_label
+            .iter()
+            .map(|m| {
+                let mut dot = 0f32;
+                let mut norm = 0f32;
+                for (&j, &v) in x.idx.iter().zip(&x.val) {
+                    dot += m.weight_times_ratio[j as usize] * v;
+                    let scaled = m.ratio[j as usize] * v;
+                    norm += scaled * scaled;
+                }
+                if norm > 0.0 {
+                    dot / norm.sqrt() + m.bias
+                } else {
+                    m.bias
+                }
+            })
+            .collect();
+        let confidences = softmax(&scores, self.options.confidence_scale);
+        let best =
+            (0..scores.len()).fold(0, |best, i| if scores[i] > scores[best] { i } else { best });
+        Prediction {
+            label: self.labels[best].clone(),
+            confidence: confidences[best],
+            confidences,
+        }
+    }
+
+    /// Serializes the model: magic bytes, format version, then a postcard body.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&MODEL_FORMAT_VERSION.to_le_bytes());
+        let body = postcard::to_allocvec(self).expect("a model always serializes");
+        bytes.extend_from_slice(&body);
+        bytes
+    }
+
+    /// Reads a model written by [`Model::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, TextError> {
+        if bytes.len() < 12 || &bytes[..8] != MAGIC {
+            return Err(TextError::BadModel(
+                "不是 yidu 文本模型 / not a yidu text model".into(),
+            ));
+        }
+        let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        if version != MODEL_FORMAT_VERSION {
+            return Err(TextError::BadModel(format!(
+                "格式版本 {version}，本程序需要 {MODEL_FORMAT_VERSION}，请重新训练 / format version {version}, this program needs {MODEL_FORMAT_VERSION}: retrain"
+            )));
+        }
+        let mut model: Model =
+            postcard::from_bytes(&bytes[12..]).map_err(|e| TextError::BadModel(e.to_string()))?;
+        let k = model.labels.len();
+        let n = model.vocabulary.len();
+        let consistent = model.per_label.len() == k
+            && model.vocabulary.idf.len() == n
+            && model
+                .per_label
+                .iter()
+                .all(|m| m.ratio.len() == n && m.weight_times_ratio.len() == n);
+        if !consistent {
+            return Err(TextError::BadModel(
+                "内容不一致 / inconsistent contents".into(),
+            ));
+        }
+        model.segmenter = Some(Segmenter::with_user_words(&model.options.user_words));
+        Ok(model)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), TextError> {
+        std::fs::write(path, self.to_bytes()).map_err(|e| TextError::io(path, e))
+    }
+
+    pub fn load(path: &Path) -> Result<Model, TextError> {
+        let bytes = std::fs::read(path).map_err(|e| TextError::io(path, e))?;
+        Model::from_bytes(&bytes)
+    }
+}
+
+/// Naive-Bayes log-count ratio of each feature for one label, over binarized features:
+/// ln((p / |p|₁) / (q / |q|₁)) with p, q the smoothed presence counts in positive and
+/// negative documents.
+fn nb_ratio(vectors: &[SparseVec], positive: &[bool], dim: usize, alpha: f32) -> Vec<f32> {
+    let mut p = vec![alpha; dim];
+    let mut q = vec![alpha; dim];
+    for (v, &is_positive) in vectors.iter().zip(positive) {
+        let counts = if is_positive { &mut p } else { &mut q };
+        for &j in &v.idx {
+            counts[j as usize] += 1.0;
+        }
+    }
+    let p_total: f32 = p.iter().sum();
+    let q_total: f32 = q.iter().sum();
+    p.iter()
+        .zip(&q)
+        .map(|(pi, qi)| ((pi / p_total) / (qi / q_total)).ln())
+        .collect()
+}
+
+fn scale_and_normalize(v: &SparseVec, ratio: &[f32]) -> SparseVec {
+    let mut val: Vec<f32> = v
+        .idx
+        .iter()
+        .zip(&v.val)
+        .map(|(&j, &x)| x * ratio[j as usize])
+        .collect();
+    let norm = val.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        val.iter_mut().for_each(|x| *x /= norm);
+    }
+    SparseVec {
+        idx: v.idx.clone(),
+        val,
+    }
+}
+
+fn softmax(scores: &[f32], scale: f32) -> Vec<f32> {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = scores.iter().map(|s| ((s - max) * scale).exp()).collect();
+    let total: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / total).collect()
+}
+
+/// Result of a cross-validation run.
+#[derive(Debug, Clone)]
+pub struct CvReport {
+    pub macro_f1: f64,
+    pub accuracy: f64,
+    /// (label, F1) per label, sorted by label.
+    pub per_label: Vec<(String, f64)>,
+    /// Predicted label of each input text, when it was in the held-out fold.
+    pub predictions: Vec<String>,
+}
+
+/// Stratified k-fold cross-validation: each label's texts are shuffled with the seed and
+/// dealt round-robin to the folds. Features are extracted once; each fold fits its own
+/// vocabulary and model on its training part only.
+pub fn cross_validate(
+    texts: &[&str],
+    labels: &[&str],
+    folds: usize,
+    options: &TrainOptions,
+) -> Result<CvReport, TextError> {
+    let segmenter = Segmenter::with_user_words(&options.user_words);
+    let counts = extract_all(texts, &segmenter, &options.features);
+    let fold_of = stratified_folds(labels, folds, options.seed);
+    let mut predictions = vec![String::new(); texts.len()];
+    for fold in 0..folds {
+        let train: Vec<usize> = (0..texts.len()).filter(|&i| fold_of[i] != fold).collect();
+        let test: Vec<usize> = (0..texts.len()).filter(|&i| fold_of[i] == fold).collect();
+        let train_counts: Vec<Vec<(u64, f32)>> = train.iter().map(|&i| counts[i].clone()).collect();
+        let train_labels: Vec<&str> = train.iter().map(|&i| labels[i]).collect();
+        let model = Model::train_from_counts(&train_counts, &train_labels, options)?;
+        let test_counts: Vec<&Vec<(u64, f32)>> = test.iter().map(|&i| &counts[i]).collect();
+        let predicted = parallel_map(&test_counts, |c| model.predict_counts(c).label);
+        for (&i, label) in test.iter().zip(predicted) {
+            predictions[i] = label;
+        }
+    }
+    Ok(score(labels, predictions))
+}
+
+/// Fold number of each item, stratified by label.
+pub fn stratified_folds(labels: &[&str], folds: usize, seed: u64) -> Vec<usize> {
+    let mut by_label: std::collections::BTreeMap<&str, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (i, label) in labels.iter().enumerate() {
+        by_label.entry(label).or_default().push(i);
+    }
+    let mut rng = SeededRng::new(seed);
+    let mut fold_of = vec![0; labels.len()];
+    let mut next = 0;
+    for members in by_label.values_mut() {
+        rng.shuffle(members);
+        for &i in members.iter() {
+            fold_of[i] = next % folds;
+            next += 1;
+        }
+    }
+    fold_of
+}
+
+/// Macro-F1, accuracy and per-label F1 of predictions against the truth.
+pub fn score(truth: &[&str], predictions: Vec<String>) -> CvReport {
+    let mut names: Vec<&str> = truth.to_vec();
+    names.sort();
+    names.dedup();
+    let mut per_label = Vec::new();
+    for name in &names {
+        let tp = truth
+            .iter()
+            .zip(&predictions)
+            .filter(|(t, p)| *t == name && p == name)
+            .count() as f64;
+        let predicted = predictions.iter().filter(|p| p == name).count() as f64;
+        let actual = truth.iter().filter(|t| *t == name).count() as f64;
+        let f1 = if predicted + actual > 0.0 {
+            2.0 * tp / (predicted + actual)
+        } else {
+            0.0
+        };
+        per_label.push((name.to_string(), f1));
+    }
+    let correct = truth
+        .iter()
+        .zip(&predictions)
+        .filter(|(t, p)| **t == p.as_str())
+        .count();
+    CvReport {
+        macro_f1: per_label.iter().map(|(_, f)| f).sum::<f64>() / per_label.len().max(1) as f64,
+        accuracy: correct as f64 / truth.len().max(1) as f64,
+        per_label,
+        predictions,
+    }
+}
