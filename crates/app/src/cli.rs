@@ -206,14 +206,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let db = crate::server::connect(&config).await?;
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("无法读取 / cannot read {}: {e}", file.display()))?;
-            let report = yidu_registry::import_xlsx(&db, &system, "cli", &kind, &bytes)
+            let report = yidu_registry::xlsx::import(&db, &system, "cli", &kind, &bytes)
                 .await
                 .map_err(app_err)?;
-            println!("导入完成 / imported: {report}");
+            println!(
+                "导入完成：{} 行，新建 {} 条 / imported {:?}: {} rows, {} created",
+                report.rows, report.created, report.kind, report.rows, report.created
+            );
         }
         Command::Export { kind, file } => {
             let db = crate::server::connect(&config).await?;
-            let bytes = yidu_registry::export_xlsx(&db, &system, &kind).await.map_err(app_err)?;
+            let bytes = yidu_registry::xlsx::export(&db, &system, &kind).await.map_err(app_err)?;
             std::fs::write(&file, bytes)?;
             println!("已导出 / exported to {}", file.display());
         }

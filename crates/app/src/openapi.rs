@@ -17,7 +17,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = RootApi::openapi();
     doc.merge(yidu_accounts::api::AccountsApi::openapi());
     doc.merge(yidu_audit::api::AuditApi::openapi());
-    doc.merge(yidu_registry::openapi());
+    doc.merge(yidu_registry::RegistryApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

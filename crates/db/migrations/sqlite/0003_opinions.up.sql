@@ -36,6 +36,7 @@ CREATE TABLE opinions (
     citizen_name_enc TEXT NOT NULL DEFAULT '',
     citizen_phone_enc TEXT NOT NULL DEFAULT '',
     phone_index TEXT NOT NULL DEFAULT '',
+    client_index TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL,
     level TEXT NOT NULL DEFAULT '',
     unit_id BIGINT REFERENCES units(id),
@@ -60,7 +61,8 @@ CREATE INDEX opinions_deputy ON opinions (deputy_id, status);
 CREATE INDEX opinions_station ON opinions (station_id, status);
 CREATE INDEX opinions_unit ON opinions (unit_id, status);
 CREATE INDEX opinions_created ON opinions (created_at);
-CREATE INDEX opinions_phone_index ON opinions (phone_index);
+CREATE INDEX opinions_phone_index ON opinions (phone_index, created_at);
+CREATE INDEX opinions_client_index ON opinions (client_index, created_at);
 
 CREATE TABLE opinion_events (
     id INTEGER PRIMARY KEY,

@@ -1,15 +1,22 @@
 //! Room: registry (名册). The district's region tree, liaison stations, deputies,
 //! handling units and working committees, and the two public codes (代表码、联络站码).
+//!
+//! - `model`: closed vocabularies and input types; `store`: the room's SQL; `service`:
+//!   scoped use cases (the only door other rooms use); `api` and `pages`: JSON and HTML.
+//! - `xlsx`: bulk import (all or nothing, every problem listed) and export.
+//! - `codes`: the public deputy and station pages, QR codes, badge sheets.
+//! - `demo`: the deterministic demo district.
+//! - `scope`: where a role's scope object sits in the region tree (for accounts).
 
+pub mod api;
 pub mod codes;
 pub mod demo;
-pub mod api;
 pub mod model;
 pub mod pages;
+pub mod scope;
 pub mod service;
 pub mod store;
 pub mod xlsx;
-pub mod scope;
 
 pub use api::{router as api_router, RegistryApi};
 pub use pages::router as pages_router;
@@ -17,28 +24,10 @@ pub use pages::router as pages_router;
 use axum::Router;
 use yidu_web::AppState;
 
-/// Every router of the room, merged by the app. (Lead: each part of the room is added
-/// here as it lands: management API and pages, public code pages.)
+/// Every router of the room, merged by the app.
 pub fn routers() -> Router<AppState> {
-    Router::new().merge(codes::public_router())
-}
-
-/// The OpenAPI document of the room's JSON API, merged into `/api/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    utoipa::openapi::OpenApi::default()
-}
-
-// Lead: temporary until xlsx.rs lands; replaced by the real import and export.
-pub async fn import_xlsx(
-    _db: &yidu_db::Db,
-    _p: &yidu_kernel::Principal,
-    _client: &str,
-    _kind: &str,
-    _bytes: &[u8],
-) -> yidu_kernel::AppResult<String> {
-    Err(yidu_kernel::AppError::bad_request("导入尚未接入", "import is not wired yet"))
-}
-
-pub async fn export_xlsx(_db: &yidu_db::Db, _p: &yidu_kernel::Principal, _kind: &str) -> yidu_kernel::AppResult<Vec<u8>> {
-    Err(yidu_kernel::AppError::bad_request("导出尚未接入", "export is not wired yet"))
+    Router::new()
+        .merge(api_router())
+        .merge(pages_router())
+        .merge(codes::public_router())
 }

@@ -1,0 +1,123 @@
+//! Types of the opinions room: the flow (states and moves), what a citizen submits, and
+//! an opinion as staff and citizens see it.
+
+pub mod flow;
+pub mod input;
+pub mod photo;
+
+pub use flow::{ConversionKind, MoveKind, Satisfaction, Status};
+pub use input::{Channel, MoveInput, Submission, Upload};
+
+use serde::Serialize;
+
+/// Deadlines and limits; each deployment may set its own (domain.md: no single rule).
+#[derive(Debug, Clone)]
+pub struct OpinionsConfig {
+    /// Working days to accept (claim) a new item.
+    pub accept_days: u32,
+    /// Working days for a unit to take or return an assigned item ("吹哨报到").
+    pub take_days: u32,
+    /// Working days to reply once accepted or taken.
+    pub reply_days: u32,
+    /// How often an unsatisfied rating reopens an item.
+    pub max_reopens: u32,
+    /// Submissions allowed per client address per hour.
+    pub per_client_per_hour: i64,
+    /// Submissions allowed per phone number per day.
+    pub per_phone_per_day: i64,
+}
+
+impl Default for OpinionsConfig {
+    fn default() -> Self {
+        OpinionsConfig {
+            accept_days: 2,
+            take_days: 2,
+            reply_days: 15,
+            max_reopens: 1,
+            per_client_per_hour: 20,
+            per_phone_per_day: 10,
+        }
+    }
+}
+
+/// One step of an item's timeline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimelineEvent {
+    pub at: i64,
+    pub at_local: String,
+    pub action: String,
+    pub from_status: String,
+    pub to_status: String,
+    /// Who acted, as the viewer may see it (citizens see the role, not the person).
+    pub actor: String,
+    pub note: String,
+}
+
+/// An opinion as staff see it. Personal data is masked unless the viewer is the current
+/// handler.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Opinion {
+    pub id: i64,
+    pub tracking_no: String,
+    pub channel: String,
+    pub status: Status,
+    pub title: String,
+    pub body: String,
+    pub category_id: Option<i64>,
+    pub category: Option<String>,
+    pub region_id: i64,
+    pub region_path: String,
+    pub grid_id: Option<i64>,
+    pub address: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub deputy_id: Option<i64>,
+    pub station_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    pub level: String,
+    /// Citizen's name: in full for the current handler, masked for others, None if anonymous.
+    pub citizen_name: Option<String>,
+    pub citizen_phone: Option<String>,
+    pub personal_data_visible: bool,
+    pub deadline_at: Option<i64>,
+    /// normal, yellow (one working day left) or red (overdue).
+    pub urgency: String,
+    pub reply_text: String,
+    pub satisfaction: Option<String>,
+    pub rating_comment: String,
+    pub reopen_count: i64,
+    pub merged_into: Option<i64>,
+    pub converted_kind: Option<String>,
+    pub photo_ids: Vec<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub accepted_at: Option<i64>,
+    pub replied_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+/// What a citizen sees with the tracking number and query code: no staff names, no
+/// personal data beyond what they typed themselves.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CitizenView {
+    pub tracking_no: String,
+    pub status: Status,
+    pub status_label: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: i64,
+    pub reply_text: String,
+    pub replied_at: Option<i64>,
+    pub satisfaction: Option<String>,
+    pub can_rate: bool,
+    pub timeline: Vec<TimelineEvent>,
+}
+
+/// The answer to a submission: keep both to follow the item.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub tracking_no: String,
+    /// Secret code that, with the tracking number, shows the item's progress.
+    pub query_code: String,
+    pub status: Status,
+}

@@ -1,0 +1,284 @@
+//! Reading opinions: one item for staff (masked unless the viewer handles it), the
+//! citizen's view by tracking number and query code, and the scoped queues.
+
+use super::access::{can_read, is_current_handler};
+use super::moves::code_matches;
+use super::Opinions;
+use crate::model::{CitizenView, Opinion, TimelineEvent};
+use crate::store::{self, OpinionRow};
+use serde::Deserialize;
+use yidu_db::Row;
+use yidu_kernel::clock::{format_china, now_ms};
+use yidu_kernel::{AppError, AppResult, Page, PageQuery, Principal, Role};
+
+fn role_label(role: &str) -> &'static str {
+    match role {
+        "citizen" => "群众",
+        "deputy" => "人大代表",
+        "station" => "联络站",
+        "township" => "乡镇（街道）人大",
+        "office" => "区人大常委会办公室",
+        "department" => "承办单位",
+        "admin" => "系统管理员",
+        _ => "工作人员",
+    }
+}
+
+async fn category_name(o: &Opinions, id: Option<i64>) -> AppResult<Option<String>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(sqlx::query("SELECT name FROM categories WHERE id = $1")
+        .bind(id)
+        .fetch_optional(o.db.pool())
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// The staff view of a row; personal data in full only for the current handler.
+pub async fn view(o: &Opinions, p: &Principal, row: &OpinionRow, now: i64) -> AppResult<Opinion> {
+    let handler = is_current_handler(p, row);
+    let open = |sealed: &str| -> AppResult<Option<String>> {
+        if sealed.is_empty() {
+            return Ok(None);
+        }
+        o.keys.open(sealed).map(Some).map_err(AppError::internal)
+    };
+    let name = open(&row.citizen_name_enc)?;
+    let phone = open(&row.citizen_phone_enc)?;
+    let (citizen_name, citizen_phone) = if handler {
+        (name, phone)
+    } else {
+        (
+            name.map(|n| yidu_privacy::mask_name(&n)),
+            phone.map(|p| yidu_privacy::mask_phone(&p)),
+        )
+    };
+    Ok(Opinion {
+        id: row.id,
+        tracking_no: row.tracking_no.clone(),
+        channel: row.channel.clone(),
+        status: row.status,
+        title: row.title.clone(),
+        body: row.body.clone(),
+        category_id: row.category_id,
+        category: category_name(o, row.category_id).await?,
+        region_id: row.region_id,
+        region_path: row.region_path.clone(),
+        grid_id: row.grid_id,
+        address: row.address.clone(),
+        latitude: row.latitude,
+        longitude: row.longitude,
+        deputy_id: row.deputy_id,
+        station_id: row.station_id,
+        unit_id: row.unit_id,
+        level: row.level.clone(),
+        citizen_name,
+        citizen_phone,
+        personal_data_visible: handler,
+        deadline_at: row.deadline_at,
+        urgency: o.urgency(row, now).to_string(),
+        reply_text: row.reply_text.clone(),
+        satisfaction: row.satisfaction.map(|s| s.as_str().to_string()),
+        rating_comment: row.rating_comment.clone(),
+        reopen_count: row.reopen_count,
+        merged_into: row.merged_into,
+        converted_kind: (!row.converted_kind.is_empty()).then(|| row.converted_kind.clone()),
+        photo_ids: store::file_ids(&o.db, row.id).await?,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        accepted_at: row.accepted_at,
+        replied_at: row.replied_at,
+        closed_at: row.closed_at,
+    })
+}
+
+async fn readable(o: &Opinions, p: &Principal, id: i64) -> AppResult<OpinionRow> {
+    let mut conn = o.db.pool().acquire().await?;
+    let row = store::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    if !can_read(p, &row) {
+        return Err(AppError::NotFound);
+    }
+    Ok(row)
+}
+
+pub async fn get(o: &Opinions, p: &Principal, id: i64) -> AppResult<Opinion> {
+    let row = readable(o, p, id).await?;
+    view(o, p, &row, now_ms()).await
+}
+
+/// The full timeline for staff who may read the item.
+pub async fn timeline(o: &Opinions, p: &Principal, id: i64) -> AppResult<Vec<TimelineEvent>> {
+    readable(o, p, id).await?;
+    Ok(store::events(&o.db, id)
+        .await?
+        .into_iter()
+        .map(|e| TimelineEvent {
+            at: e.at,
+            at_local: format_china(e.at),
+            action: e.action,
+            from_status: e.from,
+            to_status: e.to,
+            actor: format!("{}（{}）", e.actor_name, role_label(&e.actor_role)),
+            note: e.note,
+        })
+        .collect())
+}
+
+/// A photo of an item, for staff who may read it.
+pub async fn photo(o: &Opinions, p: &Principal, id: i64, file_id: i64) -> AppResult<(String, Vec<u8>)> {
+    readable(o, p, id).await?;
+    store::file(&o.db, id, file_id).await?.ok_or(AppError::NotFound)
+}
+
+/// The row behind a tracking number, if the query code matches (else NotFound, so a
+/// wrong code and a wrong number look the same).
+pub async fn citizen_row(o: &Opinions, tracking_no: &str, query_code: &str) -> AppResult<OpinionRow> {
+    let row = store::by_tracking_no(&o.db, tracking_no.trim().to_ascii_uppercase().as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !code_matches(&row, query_code) {
+        return Err(AppError::NotFound);
+    }
+    Ok(row)
+}
+
+/// What the citizen sees: status, timeline by role (no staff names), the reply.
+pub async fn track(o: &Opinions, tracking_no: &str, query_code: &str) -> AppResult<CitizenView> {
+    let row = citizen_row(o, tracking_no, query_code).await?;
+    let timeline = store::events(&o.db, row.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            // Notes between staff (e.g. return reasons) stay internal; replies are shown.
+            let public_note = matches!(e.to.as_str(), "replied" | "rejected") || e.actor_role == "citizen";
+            TimelineEvent {
+                at: e.at,
+                at_local: format_china(e.at),
+                action: e.action,
+                from_status: e.from,
+                to_status: e.to,
+                actor: role_label(&e.actor_role).to_string(),
+                note: if public_note { e.note } else { String::new() },
+            }
+        })
+        .collect();
+    Ok(CitizenView {
+        tracking_no: row.tracking_no.clone(),
+        status: row.status,
+        status_label: row.status.label_zh().to_string(),
+        title: row.title.clone(),
+        body: row.body.clone(),
+        created_at: row.created_at,
+        reply_text: row.reply_text.clone(),
+        replied_at: row.replied_at,
+        satisfaction: row.satisfaction.map(|s| s.as_str().to_string()),
+        can_rate: row.status == crate::model::Status::Replied,
+        timeline,
+    })
+}
+
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+pub struct QueueFilter {
+    pub status: Option<String>,
+    pub region_id: Option<i64>,
+    pub station_id: Option<i64>,
+    pub deputy_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    pub category_id: Option<i64>,
+    /// Only items past their deadline.
+    pub overdue: Option<bool>,
+}
+
+/// The items within the viewer's scope, most urgent first (open items by deadline,
+/// then the newest).
+pub async fn queue(o: &Opinions, p: &Principal, f: &QueueFilter, q: &PageQuery) -> AppResult<Page<Opinion>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut ints: Vec<i64> = Vec::new();
+    // Placeholders are numbered in order: all text binds first, then all integers.
+    let scope = match p.role {
+        Role::Admin => None,
+        Role::Office | Role::Township => {
+            texts.push(p.scope_like());
+            Some(format!("o.region_path LIKE $T{}", texts.len()))
+        }
+        Role::Station => Some(format!("o.station_id = {}", p.scope_id.unwrap_or(-1))),
+        Role::Deputy => Some(format!("o.deputy_id = {}", p.scope_id.unwrap_or(-1))),
+        Role::Department => Some(format!("o.unit_id = {}", p.scope_id.unwrap_or(-1))),
+        Role::Committee => return Err(AppError::Forbidden),
+    };
+    conds.extend(scope);
+    if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
+        let st = crate::model::Status::parse(s)
+            .ok_or_else(|| AppError::field("status", "未知的状态", "unknown status"))?;
+        texts.push(st.as_str().to_string());
+        conds.push(format!("o.status = $T{}", texts.len()));
+    }
+    if let Some(r) = f.region_id {
+        let region = yidu_registry::scope::region_path(&o.db, r)
+            .await?
+            .ok_or_else(|| AppError::field("region_id", "区域不存在", "no such region"))?;
+        texts.push(format!("{}%", region.path));
+        conds.push(format!("o.region_path LIKE $T{}", texts.len()));
+    }
+    for (col, v) in [
+        ("o.station_id", f.station_id),
+        ("o.deputy_id", f.deputy_id),
+        ("o.unit_id", f.unit_id),
+        ("o.category_id", f.category_id),
+    ] {
+        if let Some(v) = v {
+            ints.push(v);
+            conds.push(format!("{col} = $I{}", ints.len()));
+        }
+    }
+    let now = now_ms();
+    if f.overdue == Some(true) {
+        ints.push(now);
+        conds.push(format!(
+            "o.deadline_at < $I{} AND o.status IN ('submitted','accepted','assigned','in_progress','escalated')",
+            ints.len()
+        ));
+    }
+    let where_sql = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+    // Number the placeholders: texts are $1..$n, integers follow.
+    let n_text = texts.len();
+    let mut numbered = where_sql;
+    for i in (1..=ints.len()).rev() {
+        numbered = numbered.replace(&format!("$I{i}"), &format!("${}", n_text + i));
+    }
+    for i in (1..=n_text).rev() {
+        numbered = numbered.replace(&format!("$T{i}"), &format!("${i}"));
+    }
+    let count_sql = format!("SELECT COUNT(*) FROM opinions o{numbered}");
+    let mut cq = sqlx::query(&count_sql);
+    for t in &texts {
+        cq = cq.bind(t.clone());
+    }
+    for i in &ints {
+        cq = cq.bind(*i);
+    }
+    let total: i64 = cq.fetch_one(o.db.pool()).await?.get(0);
+    let n = n_text + ints.len();
+    let list_sql = format!(
+        "SELECT {} FROM opinions o{numbered}
+         ORDER BY CASE WHEN o.status IN ('submitted','accepted','assigned','in_progress','escalated') THEN 0 ELSE 1 END,
+                  COALESCE(o.deadline_at, 9223372036854775807), o.created_at DESC
+         LIMIT ${} OFFSET ${}",
+        store::COLUMNS,
+        n + 1,
+        n + 2
+    );
+    let mut lq = sqlx::query(&list_sql);
+    for t in &texts {
+        lq = lq.bind(t.clone());
+    }
+    for i in &ints {
+        lq = lq.bind(*i);
+    }
+    let rows = lq.bind(q.limit()).bind(q.offset()).fetch_all(o.db.pool()).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push(view(o, p, &store::from_row(r), now).await?);
+    }
+    Ok(Page::new(items, total, q))
+}
