@@ -19,6 +19,9 @@ pub struct Config {
     pub sqlite_synchronous: String,
     pub accounts: yidu_accounts::AccountsConfig,
     pub demo_password: String,
+    /// Personal-data keys from configuration (`YIDU_DATA_KEY`); else the key file.
+    pub data_key: Option<String>,
+    pub opinions: yidu_opinions::OpinionsConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +52,40 @@ pub struct FileConfig {
     pub session_idle_minutes: Option<i64>,
     pub token_hours: Option<i64>,
     pub demo_password: Option<String>,
+    pub accept_days: Option<u32>,
+    pub take_days: Option<u32>,
+    pub reply_days: Option<u32>,
+    pub max_reopens: Option<u32>,
+    pub submissions_per_client_per_hour: Option<i64>,
+    pub submissions_per_phone_per_day: Option<i64>,
+}
+
+/// Deadlines and limits of the opinions room: defaults, then the file, then YIDU_* variables.
+fn opinions_config(file: &FileConfig) -> anyhow::Result<yidu_opinions::OpinionsConfig> {
+    let mut c = yidu_opinions::OpinionsConfig::default();
+    if let Some(v) = env_parse("YIDU_ACCEPT_DAYS")?.or(file.accept_days) {
+        c.accept_days = v;
+    }
+    if let Some(v) = env_parse("YIDU_TAKE_DAYS")?.or(file.take_days) {
+        c.take_days = v;
+    }
+    if let Some(v) = env_parse("YIDU_REPLY_DAYS")?.or(file.reply_days) {
+        c.reply_days = v;
+    }
+    if let Some(v) = env_parse("YIDU_MAX_REOPENS")?.or(file.max_reopens) {
+        c.max_reopens = v;
+    }
+    if let Some(v) = env_parse("YIDU_SUBMISSIONS_PER_CLIENT_PER_HOUR")?.or(file.submissions_per_client_per_hour) {
+        c.per_client_per_hour = v;
+    }
+    if let Some(v) = env_parse("YIDU_SUBMISSIONS_PER_PHONE_PER_DAY")?.or(file.submissions_per_phone_per_day) {
+        c.per_phone_per_day = v;
+    }
+    anyhow::ensure!(
+        c.accept_days >= 1 && c.take_days >= 1 && c.reply_days >= 1,
+        "受理、接收和答复时限须至少 1 个工作日 / accept, take and reply deadlines must be at least 1 working day"
+    );
+    Ok(c)
 }
 
 /// What the command line (and the environment, through clap) says.
@@ -124,6 +161,7 @@ impl Config {
             accounts.max_failures >= 1 && accounts.lockout_minutes >= 1 && accounts.idle_minutes >= 1,
             "锁定次数、锁定分钟和空闲超时须为正数 / lockout failures, lockout minutes and idle timeout must be positive"
         );
+        let opinions = opinions_config(&file)?;
         let public_url = o
             .public_url
             .clone()
@@ -152,6 +190,8 @@ impl Config {
                 .or(file.sqlite_synchronous)
                 .unwrap_or_else(|| "FULL".into()),
             accounts,
+            data_key: env(yidu_privacy::KEY_ENV),
+            opinions,
             demo_password: env("YIDU_DEMO_PASSWORD")
                 .or(file.demo_password)
                 .unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into()),

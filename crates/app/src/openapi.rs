@@ -18,6 +18,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(yidu_accounts::api::AccountsApi::openapi());
     doc.merge(yidu_audit::api::AuditApi::openapi());
     doc.merge(yidu_registry::RegistryApi::openapi());
+    doc.merge(yidu_opinions::api::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

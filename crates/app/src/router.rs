@@ -20,7 +20,22 @@ pub fn state(db: Db, config: &Config) -> AppState {
     }
 }
 
-pub fn build(state: AppState, config: &Config) -> Router {
+/// The opinions room's context: personal-data keys (from `YIDU_DATA_KEY` or the key file
+/// in the data directory) and the holiday calendar.
+pub fn opinions(db: Db, config: &Config) -> anyhow::Result<yidu_opinions::Opinions> {
+    let keys = yidu_privacy::Keyring::configured(config.data_key.as_deref(), &config.data_dir)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(yidu_opinions::Opinions {
+        db,
+        keys: Arc::new(keys),
+        calendar: Arc::new(yidu_calendar::Calendar::builtin()),
+        config: Arc::new(config.opinions.clone()),
+    })
+}
+
+/// The whole application. Fails when the personal-data keys cannot be loaded.
+pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
+    let opinions = opinions(state.db.clone(), config)?;
     let app = Router::new()
         .merge(yidu_web::ops::router())
         .merge(crate::home::router())
@@ -29,11 +44,14 @@ pub fn build(state: AppState, config: &Config) -> Router {
         .merge(yidu_accounts::pages::router(config.accounts.clone()))
         .merge(yidu_audit::api::router())
         .merge(yidu_audit::pages::router())
-        .merge(yidu_registry::routers());
-    app.route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
+        .merge(yidu_registry::routers())
+        .merge(yidu_opinions::api::router(opinions.clone()))
+        .merge(yidu_opinions::pages::router(opinions));
+    Ok(app
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
         .fallback(crate::home::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::shell))
         // Spreadsheets and photos are the largest bodies yidu takes.
         .layer(DefaultBodyLimit::max(20 * 1024 * 1024))
-        .with_state(state)
+        .with_state(state))
 }

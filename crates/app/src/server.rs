@@ -23,7 +23,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         }
     }
     let state = crate::router::state(db.clone(), &config);
-    let app = crate::router::build(state, &config);
+    let app = crate::router::build(state, &config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("无法监听 / cannot listen on {}: {e}", config.listen))?;

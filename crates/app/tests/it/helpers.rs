@@ -15,6 +15,12 @@ use yidu_db::Db;
 
 pub const PASSWORD: &str = "Yidu@2026demo";
 
+fn rand_tag() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
 pub struct TestApp {
     pub router: Router,
     pub db: Db,
@@ -69,10 +75,14 @@ impl TestApp {
         })
         .expect("config");
         config.demo_password = PASSWORD.into();
+        // Key files and other data-directory files go to a directory of the test's own.
+        let data = std::env::temp_dir().join(format!("yidu-it-data-{}-{}", std::process::id(), rand_tag()));
+        std::fs::create_dir_all(&data).expect("data dir");
+        config.data_dir = data;
         tweak(&mut config);
         let db = yidu_app::server::connect(&config).await.expect("connect and migrate");
         let state = yidu_app::router::state(db.clone(), &config);
-        let router = yidu_app::router::build(state, &config);
+        let router = yidu_app::router::build(state, &config).expect("router");
         TestApp {
             router,
             db,
@@ -88,7 +98,7 @@ impl TestApp {
         let db = yidu_app::server::connect(&self.config).await.expect("connect");
         let state = yidu_app::router::state(db.clone(), &self.config);
         TestApp {
-            router: yidu_app::router::build(state, &self.config),
+            router: yidu_app::router::build(state, &self.config).expect("router"),
             db,
             config: self.config.clone(),
             demo: None,

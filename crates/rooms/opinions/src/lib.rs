@@ -5,7 +5,9 @@
 //! rates it; an unsatisfied rating reopens it. Deadlines count working days on the State
 //! Council's holiday calendar; personal data is sealed at rest and masked on screen.
 
+pub mod api;
 pub mod model;
+pub mod pages;
 pub mod service;
 mod store;
 

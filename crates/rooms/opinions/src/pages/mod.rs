@@ -1,0 +1,16 @@
+//! Pages of the opinions room: citizens' forms, tracking and rating (phone first), and
+//! the handling pages for deputies and staff.
+
+pub mod citizen;
+pub mod handling;
+
+use crate::Opinions;
+use axum::{Extension, Router};
+use yidu_web::AppState;
+
+pub fn router(o: Opinions) -> Router<AppState> {
+    Router::new()
+        .merge(citizen::router())
+        .merge(handling::router())
+        .layer(Extension(o))
+}
