@@ -51,6 +51,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_registry"),
     migration!(2, "0002_accounts_audit"),
     migration!(3, "0003_opinions"),
+    migration!(4, "0004_cockpit"),
 ];
 
 pub fn latest_version() -> i64 {

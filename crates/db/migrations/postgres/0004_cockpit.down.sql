@@ -1,0 +1,2 @@
+DROP TABLE cockpit_grids;
+DROP TABLE cockpit_counters;
