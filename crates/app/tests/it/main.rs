@@ -6,6 +6,8 @@ mod audit;
 mod cli;
 mod helpers;
 mod instances;
+mod opinions_handling;
 mod ops;
+mod registry_matrix;
 mod schema;
 mod terminals;

@@ -4,12 +4,14 @@
 //! |-------------|-----------------------------|------------------|-----------------------------|-------------------|
 //! | admin       | all                         | all              | all                         | all               |
 //! | office      | scope subtree + ancestors   | scope subtree    | scope subtree               | scope subtree     |
-//! | township    | scope subtree + ancestors   | scope subtree    | scope subtree               | scope subtree     |
-//! | station     | station's region subtree + ancestors | that subtree | that subtree + the station's deputies | none |
-//! | deputy      | home region and ancestors   | own stations     | own record                  | none              |
+//! | township    | scope subtree + ancestors   | scope subtree    | scope subtree               | district subtree  |
+//! | station     | station's region subtree + ancestors | that subtree | that subtree + the station's deputies | district subtree |
+//! | deputy      | home region and ancestors   | own stations     | own record                  | district subtree  |
 //! | department  | district subtree + ancestors| none             | none                        | district subtree  |
 //! | committee   | district subtree + ancestors| district subtree | district subtree (no phone) | district subtree  |
 //!
+//! Units and committees are public institutions that townships, stations and deputies
+//! assign citizens' items to ("吹哨报到"), so everyone reads those of their own district.
 //! Department and committee staff read their whole district (they work across it);
 //! a deputy's phone is shown only to admin, office, township and station staff, and to
 //! the deputy. Writes are decided by the use cases (see `Principal::manages_registry_at`).
@@ -118,6 +120,9 @@ pub async fn reach(conn: &mut AnyConnection, p: &Principal, e: Entity) -> AppRes
             ancestors_of: Some(scope.to_string()),
             ..Reach::subtree(scope)
         }),
+        (Role::Township | Role::Station | Role::Deputy, Entity::Unit | Entity::Committee) => {
+            Some(Reach::subtree(&district_path(conn, p).await?))
+        }
         (Role::Office | Role::Township, _) => Some(Reach::subtree(scope)),
         (Role::Station, Entity::Station) => Some(Reach::subtree(scope)),
         (Role::Station, Entity::Deputy) => {
