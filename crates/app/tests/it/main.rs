@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod cli;
+mod cockpit;
 mod helpers;
 mod instances;
 mod opinions_handling;
