@@ -64,7 +64,6 @@ pub struct Shell {
 /// Staff navigation: (href, zh, en, who sees it).
 const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
     ("/staff", "工作台", "Desk", &[]),
-    ("/staff/opinions", "民意", "Opinions", &[]),
     ("/staff/regions", "区域", "Regions", &[]),
     ("/staff/stations", "联络站", "Stations", &[]),
     ("/staff/deputies", "代表", "Deputies", &[]),
@@ -75,7 +74,7 @@ const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
     ("/staff/cockpit", "驾驶舱", "Cockpit", &[Role::Admin, Role::Office, Role::Township]),
 ];
 
-const DEPUTY_NAV: &[(&str, &str, &str)] = &[("/deputy", "我的", "Mine"), ("/deputy/opinions", "民意", "Opinions")];
+const DEPUTY_NAV: &[(&str, &str, &str)] = &[("/deputy", "我的", "Mine")];
 
 impl Shell {
     /// Picks the text in the page's language.
