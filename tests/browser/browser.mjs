@@ -1,9 +1,7 @@
 // Shared set-up for the browser tests: Debian's Chromium, headless, with the flags this
-// sandbox needs (no sandbox as root, no background network), and a fresh profile.
+// sandbox needs (no sandbox as root, no background network); playwright gives every
+// launch a fresh temporary profile.
 import { chromium } from "playwright-core";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 export const BASE = process.env.YIDU_BASE_URL ?? "http://127.0.0.1:8080";
 export const FIXTURES = process.env.YIDU_FIXTURES ?? ".";
@@ -21,7 +19,6 @@ export async function launch() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${mkdtempSync(join(tmpdir(), "yidu-chromium-"))}`,
     ],
   });
 }
@@ -47,5 +44,5 @@ export async function login(page, username) {
   await page.goto(`${BASE}/login`);
   await page.fill("#username", username);
   await page.fill("#password", PASSWORD);
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForNavigation(), page.click("main form button[type=submit]")]);
 }

@@ -135,7 +135,6 @@ pub async fn reach(conn: &mut AnyConnection, p: &Principal, e: Entity) -> AppRes
                 ..Reach::subtree(scope)
             })
         }
-        (Role::Station, _) => None,
         (Role::Deputy, Entity::Region) => Some(Reach {
             ancestors_of: Some(scope.to_string()),
             ..Reach::default()
@@ -151,7 +150,6 @@ pub async fn reach(conn: &mut AnyConnection, p: &Principal, e: Entity) -> AppRes
             ids: p.scope_id.into_iter().collect(),
             ..Reach::default()
         }),
-        (Role::Deputy, _) => None,
         (Role::Department, Entity::Station | Entity::Deputy) => None,
         (Role::Department | Role::Committee, Entity::Region) => {
             let d = district_path(conn, p).await?;
