@@ -155,3 +155,54 @@ async fn backup_taken_under_writes_is_consistent_and_restores_identical() {
     assert!(!exists.status.success(), "never overwrites a file");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// One raw HTTP/1.1 GET, so the test needs no HTTP client library.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn serve_logs_json_and_shuts_down_gracefully_on_sigterm() {
+    use std::io::BufRead;
+    let app = TestApp::spawn_empty().await;
+    let data = app.config.data_dir.clone();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yidu"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data"])
+        .arg(&data)
+        .arg("--database")
+        .arg(&app.config.database_url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .expect("the first line names the URL")
+        .trim()
+        .to_string();
+    let resp = http_get(&addr, "/readyz");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"));
+        assert!(v["level"].is_string(), "{l}");
+    }
+    assert!(logs.contains("shutting down"), "{logs}");
+}
