@@ -1,0 +1,183 @@
+//! Cockpit at 1,000,000 items: fills a fresh SQLite database (and PostgreSQL when
+//! YIDU_BENCH_POSTGRES is a URL to an empty database) with the counters of a million
+//! items spread over two years x 10 townships x 20 categories x 30 stations x 100 grids,
+//! 30,000 open opinions for the overdue list, and the same million items as plain rows;
+//! then times the cockpit query (100 runs) against a naive GROUP BY over the rows.
+//!
+//!     cargo run --release -p yidu-cockpit --example bench_cockpit
+
+use std::time::Instant;
+use yidu_cockpit::counters::{Counts, Key, Totals};
+use yidu_cockpit::service::{self, Period};
+use yidu_db::{Db, Row};
+use yidu_kernel::{clock, Principal};
+
+const ITEMS: usize = 1_000_000;
+const DAY_MS: i64 = 86_400_000;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> i64 {
+        (self.next() % n) as i64
+    }
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn fill(db: &Db) -> anyhow::Result<()> {
+    let now = clock::now_ms();
+    let t = Instant::now();
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO regions (parent_id, level, name, path, district_id, created_at, updated_at) VALUES (NULL, 'district', '测试区', '/1/', 1, 0, 0)")
+        .execute(&mut *tx)
+        .await?;
+    for town in 0..10i64 {
+        let id = 2 + town;
+        sqlx::query("INSERT INTO regions (parent_id, level, name, path, district_id, created_at, updated_at) VALUES (1, 'township', $1, $2, 1, 0, 0)")
+            .bind(format!("街道{town}"))
+            .bind(format!("/1/{id}/"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("CREATE TABLE bench_items (day BIGINT NOT NULL, region_path TEXT NOT NULL, category_id BIGINT NOT NULL, station_id BIGINT NOT NULL, \
+                 grid_id BIGINT NOT NULL, handled BIGINT NOT NULL, on_time BIGINT NOT NULL, late BIGINT NOT NULL, satisfied BIGINT NOT NULL, \
+                 basic BIGINT NOT NULL, unsatisfied BIGINT NOT NULL, working_mdays BIGINT NOT NULL)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("CREATE INDEX bench_items_day ON bench_items (day)").execute(&mut *tx).await?;
+    tx.commit().await?;
+
+    let mut rng = Rng(42);
+    let mut totals = Totals::default();
+    let mut rows = Vec::with_capacity(ITEMS);
+    for _ in 0..ITEMS {
+        let created = now - 730 * DAY_MS + rng.below(730 * DAY_MS as u64);
+        let town = rng.below(10);
+        let k = Key {
+            day: yidu_cockpit::counters::day_of(created),
+            region_path: format!("/1/{}/", 2 + town),
+            category_id: 1 + rng.below(20),
+            station_id: 1 + town * 3 + rng.below(3),
+            grid_id: 100 + town * 10 + rng.below(10),
+        };
+        let handled = i64::from(rng.below(100) < 90);
+        let on_time = handled * i64::from(rng.below(100) < 92);
+        let s = rng.below(100);
+        let c = Counts {
+            received: 1,
+            accepted: 1,
+            handled,
+            replied: handled,
+            closed: handled,
+            on_time,
+            late: handled - on_time,
+            satisfied: handled * i64::from(s < 78),
+            basic: handled * i64::from((78..94).contains(&s)),
+            unsatisfied: handled * i64::from(s >= 94),
+            handling_ms: handled * rng.below(20 * DAY_MS as u64),
+            working_mdays: handled * rng.below(18_000),
+        };
+        totals.add(&k, &c);
+        rows.push((k, c));
+    }
+    let mut tx = db.begin().await?;
+    totals.write(&mut tx).await?;
+    tx.commit().await?;
+    println!("  counters: {} rows, {} grid rows, written in {:.1?}", totals.counters.len(), totals.grids.len(), t.elapsed());
+
+    let t = Instant::now();
+    for chunk in rows.chunks(2000) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", (1..=12).map(|c| format!("${}", i * 12 + c)).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let sql = format!("INSERT INTO bench_items VALUES {}", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for (k, c) in chunk {
+            q = q.bind(k.day).bind(k.region_path.clone()).bind(k.category_id).bind(k.station_id).bind(k.grid_id).bind(c.handled)
+                .bind(c.on_time).bind(c.late).bind(c.satisfied).bind(c.basic).bind(c.unsatisfied).bind(c.working_mdays);
+        }
+        let mut tx = db.begin().await?;
+        q.execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
+    // Open items for the overdue list: 3 % of a million.
+    let statuses = ["submitted", "accepted", "assigned", "in_progress", "escalated", "replied", "closed"];
+    for b in 0..30 {
+        let mut tx = db.begin().await?;
+        let n = 1000;
+        let marks: Vec<String> = (0..n).map(|i| format!("(${}, 'h', 'general', $1, '/1/2/', 't', 'b', ${}, ${}, 0, 0)", i * 3 + 2, i * 3 + 3, i * 3 + 4)).collect();
+        let sql = format!("INSERT INTO opinions (tracking_no, query_hash, channel, region_id, region_path, title, body, status, deadline_at, created_at, updated_at) VALUES {}", marks.join(", "));
+        let mut q = sqlx::query(&sql).bind(2i64);
+        for i in 0..n {
+            q = q.bind(format!("B{b:03}{i:05}")).bind(statuses[rng.below(7) as usize]).bind(now - 100 * DAY_MS + rng.below(130 * DAY_MS as u64));
+        }
+        q.execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
+    println!("  1,000,000 item rows and 30,000 opinions written in {:.1?}", t.elapsed());
+    Ok(())
+}
+
+async fn measure(db: &Db, label: &str) -> anyhow::Result<()> {
+    let p = Principal::system();
+    let period = Period::default();
+    let c = service::cockpit(db, &p, &period).await?;
+    assert!(c.totals.received > 400_000, "{}", c.totals.received);
+    let mut times = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        std::hint::black_box(service::cockpit(db, &p, &period).await?);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (from, to) = service::resolve(&period)?;
+    let num = |d: time::Date| i64::from(d.year()) * 10_000 + i64::from(u8::from(d.month())) * 100 + i64::from(d.day());
+    let naive_sql = "SELECT region_path, category_id, station_id, COUNT(*), SUM(handled), SUM(on_time), SUM(late), SUM(satisfied), SUM(basic), \
+                     SUM(unsatisfied), SUM(working_mdays) FROM bench_items WHERE day BETWEEN $1 AND $2 GROUP BY region_path, category_id, station_id";
+    let mut naive = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let rows = sqlx::query(naive_sql).bind(num(from)).bind(num(to)).fetch_all(db.pool()).await?;
+        let n: i64 = rows.iter().map(|r| r.get::<i64, _>(3)).sum();
+        std::hint::black_box(n);
+        naive.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (p50, p95) = (pct(&mut times, 0.5), pct(&mut times, 0.95));
+    let (n50, n95) = (pct(&mut naive, 0.5), pct(&mut naive, 0.95));
+    println!("{label}: cockpit (whole page's numbers, one year, 1,000,000 items) p50 {p50:.1} ms, p95 {p95:.1} ms over 100 runs");
+    println!("{label}: naive GROUP BY over the item rows (main slice only)   p50 {n50:.1} ms, p95 {n95:.1} ms over 20 runs");
+    println!("{label}: naive / cockpit at p50: {:.1}x", n50 / p50);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("yidu-bench-cockpit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    let db = Db::connect(&url).await?;
+    yidu_db::migrate::run(&db).await?;
+    println!("SQLite ({})", dir.display());
+    fill(&db).await?;
+    measure(&db, "SQLite").await?;
+    db.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+    if let Ok(pg) = std::env::var("YIDU_BENCH_POSTGRES") {
+        let db = Db::connect(&pg).await?;
+        yidu_db::migrate::run(&db).await?;
+        println!("PostgreSQL");
+        fill(&db).await?;
+        sqlx::query("ANALYZE").execute(db.pool()).await?;
+        measure(&db, "PostgreSQL").await?;
+    }
+    Ok(())
+}
