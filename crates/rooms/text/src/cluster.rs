@@ -36,7 +36,7 @@ pub struct ClusterParams {
 impl Default for ClusterParams {
     fn default() -> Self {
         ClusterParams {
-            threshold: 0.3,
+            threshold: 0.25,
             terms_per_item: 48,
             probe_terms: 12,
             candidates: 12,

@@ -6,11 +6,9 @@
 //! block weight: this keeps the many character n-grams from drowning the few words, and
 //! lets the opening (usually the title) count extra.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
-use crate::hashing::{feature_key, hash_bytes, hash_units, key_namespace};
+use crate::hashing::{feature_key, hash_bytes, hash_units, key_namespace, KeyMap};
 use crate::normalize::is_punctuation;
 use crate::segment::Segmenter;
 
@@ -94,13 +92,7 @@ pub(crate) fn units(normalized: &str) -> Vec<u32> {
 }
 
 /// Adds the hashed n-grams (n in min_n..=max_n) of `units` under `namespace` to `counts`.
-fn add_ngrams(
-    units: &[u32],
-    min_n: usize,
-    max_n: usize,
-    namespace: u8,
-    counts: &mut HashMap<u64, f32>,
-) {
+fn add_ngrams(units: &[u32], min_n: usize, max_n: usize, namespace: u8, counts: &mut KeyMap<f32>) {
     for segment in units.split(|&u| u == UNIT_BREAK) {
         for n in min_n..=max_n {
             for gram in segment.windows(n) {
@@ -117,7 +109,7 @@ pub(crate) fn raw_counts(
     segmenter: &Segmenter,
     config: &FeatureConfig,
 ) -> Vec<(u64, f32)> {
-    let mut counts: HashMap<u64, f32> = HashMap::new();
+    let mut counts: KeyMap<f32> = KeyMap::default();
     let units = units(normalized);
     if config.char_max_n > 0 && config.char_weight > 0.0 {
         add_ngrams(&units, 1, config.char_max_n, NS_CHAR, &mut counts);
@@ -172,19 +164,28 @@ impl SparseVec {
 
 /// The feature vocabulary learned from training documents: which keys are kept, and their
 /// inverse document frequency.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Vocabulary {
     /// Sorted keys; a key's position is its feature index.
     pub keys: Vec<u64>,
     pub idf: Vec<f32>,
     pub config: FeatureConfig,
+    /// Key → index, rebuilt after loading; a hash lookup beats binary search here.
+    #[serde(skip)]
+    index: KeyMap<u32>,
+}
+
+impl PartialEq for Vocabulary {
+    fn eq(&self, other: &Self) -> bool {
+        self.keys == other.keys && self.idf == other.idf && self.config == other.config
+    }
 }
 
 impl Vocabulary {
     /// Keeps the keys found in at least `min_df` documents; smooth IDF as in common practice:
     /// ln((1 + n) / (1 + df)) + 1.
     pub fn fit(docs: &[Vec<(u64, f32)>], config: &FeatureConfig) -> Self {
-        let mut df: HashMap<u64, u32> = HashMap::new();
+        let mut df: KeyMap<u32> = KeyMap::default();
         for doc in docs {
             for &(key, _) in doc {
                 *df.entry(key).or_insert(0) += 1;
@@ -196,14 +197,27 @@ impl Vocabulary {
             .collect();
         kept.sort_unstable_by_key(|&(key, _)| key);
         let n = docs.len() as f32;
-        Vocabulary {
+        let mut vocabulary = Vocabulary {
             keys: kept.iter().map(|&(key, _)| key).collect(),
             idf: kept
                 .iter()
                 .map(|&(_, d)| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
                 .collect(),
             config: config.clone(),
-        }
+            index: KeyMap::default(),
+        };
+        vocabulary.build_index();
+        vocabulary
+    }
+
+    /// Builds the key → index map (after training or loading).
+    pub fn build_index(&mut self) {
+        self.index = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (k, i as u32))
+            .collect();
     }
 
     pub fn len(&self) -> usize {
@@ -216,11 +230,11 @@ impl Vocabulary {
         let mut entries: Vec<(u32, f32, usize)> = Vec::with_capacity(counts.len());
         let mut block_norms = [0f32; 4];
         for &(key, tf) in counts {
-            if let Ok(index) = self.keys.binary_search(&key) {
+            if let Some(&index) = self.index.get(&key) {
                 let (block, _) = block_weight(key, &self.config);
-                let weight = (1.0 + tf.ln()) * self.idf[index];
+                let weight = (1.0 + tf.ln()) * self.idf[index as usize];
                 block_norms[block] += weight * weight;
-                entries.push((index as u32, weight, block));
+                entries.push((index, weight, block));
             }
         }
         let mut scale = [0f32; 4];
@@ -235,7 +249,7 @@ impl Vocabulary {
                 scale[block] = block_weight / block_norms[block].sqrt();
             }
         }
-        // Keys are sorted and indices follow key order, so entries are already sorted.
+        // Counts come sorted by key and indices follow key order, so entries are sorted.
         SparseVec {
             idx: entries.iter().map(|e| e.0).collect(),
             val: entries.iter().map(|e| e.1 * scale[e.2]).collect(),

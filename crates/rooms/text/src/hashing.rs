@@ -41,6 +41,31 @@ pub(crate) fn key_namespace(key: u64) -> u8 {
     (key >> NAMESPACE_SHIFT) as u8
 }
 
+/// A hasher for keys that are already well-mixed 64-bit hashes: passes them through, which
+/// saves the cost of SipHash on the hot path of feature extraction.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PremixedHasher(u64);
+
+impl std::hash::Hasher for PremixedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = mix64(self.0 ^ u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// Map from pre-mixed hash keys.
+pub(crate) type KeyMap<V> =
+    std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<PremixedHasher>>;
+
 /// splitmix64 as a random generator: deterministic given the seed, good enough for
 /// shuffling training order and fold assignment.
 pub(crate) struct SeededRng(u64);
