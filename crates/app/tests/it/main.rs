@@ -7,6 +7,7 @@ mod cli;
 mod cockpit;
 mod helpers;
 mod instances;
+mod opinions_citizen;
 mod opinions_handling;
 mod ops;
 mod registry_matrix;

@@ -2,6 +2,7 @@
 //! item (see [`access`]); citizens act through the tracking number and query code.
 
 pub mod access;
+pub mod categories;
 pub mod handling;
 pub mod moves;
 pub mod read;
