@@ -6,8 +6,10 @@
 pub mod api;
 pub mod model;
 pub mod pages;
+mod pages_import;
 pub mod service;
 mod store;
+pub mod xlsx;
 
 pub use model::{AccountsConfig, NewUser, User};
 pub use service::AccountsAuth;

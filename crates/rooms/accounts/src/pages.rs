@@ -26,6 +26,7 @@ pub fn router(config: crate::AccountsConfig) -> Router<AppState> {
         .route("/staff/users/{id}/disable", post(disable_user))
         .route("/staff/users/{id}/enable", post(enable_user))
         .route("/staff/users/{id}/reset", post(reset_user))
+        .merge(crate::pages_import::router())
         .layer(Extension(AccountsState { config }))
 }
 

@@ -8,7 +8,8 @@ use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use yidu_audit::{Actor, Entry};
-use yidu_db::Db;
+use yidu_db::{AnyConnection, Db};
+use yidu_registry::scope::ScopeRegion;
 use yidu_kernel::error::Problems;
 use yidu_kernel::{clock::now_ms, AppError, AppResult, Msg, Page, PageQuery, Principal, Role};
 use yidu_web::auth::BoxFut;
@@ -228,7 +229,7 @@ impl Authenticator for AccountsAuth {
 }
 
 /// Which roles an actor may create or manage, and where.
-fn may_manage(actor: &Principal, role: Role, scope_path: &str) -> bool {
+pub(crate) fn may_manage(actor: &Principal, role: Role, scope_path: &str) -> bool {
     match actor.role {
         Role::Admin => true,
         Role::Office => role != Role::Admin && actor.covers(scope_path),
@@ -282,38 +283,69 @@ pub async fn create_user(
     if !may_manage(actor, role, &scope_path) {
         return Err(AppError::Forbidden);
     }
-    let hash = hash_password(password.expose()).await?;
-    let now = now_ms();
+    let checked = CheckedUser {
+        username,
+        display_name: display,
+        role,
+        scope_id: input.scope_id,
+        scope,
+        password_hash: hash_password(password.expose()).await?,
+    };
     let mut tx = db.begin().await?;
+    let user = insert_checked(&mut tx, actor, client, &checked, must_change_password).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// A user whose fields are checked, whose scope is resolved and whose creation the
+/// actor may perform (`may_manage`), ready to be written.
+pub(crate) struct CheckedUser {
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+    pub scope_id: Option<i64>,
+    pub scope: Option<ScopeRegion>,
+    pub password_hash: String,
+}
+
+/// Writes a checked user and its audit record inside the caller's transaction, so a
+/// bulk import can create many users all or nothing.
+pub(crate) async fn insert_checked(
+    conn: &mut AnyConnection,
+    actor: &Principal,
+    client: &str,
+    u: &CheckedUser,
+    must_change_password: bool,
+) -> AppResult<User> {
+    let scope_path = u.scope.as_ref().map(|s| s.path.clone()).unwrap_or_else(|| "/".into());
     let id = store::insert_user(
-        &mut tx,
+        conn,
         &InsertUser {
-            username: username.as_str(),
-            display_name: &display,
-            password_hash: &hash,
-            role,
-            scope_id: input.scope_id,
-            scope_region_id: scope.as_ref().map(|s| s.region_id),
+            username: u.username.as_str(),
+            display_name: &u.display_name,
+            password_hash: &u.password_hash,
+            role: u.role,
+            scope_id: u.scope_id,
+            scope_region_id: u.scope.as_ref().map(|s| s.region_id),
             scope_path: &scope_path,
             must_change_password,
         },
-        now,
+        now_ms(),
     )
     .await
     .map_err(|e| match AppError::from(e) {
         AppError::Conflict(_) => AppError::field("username", "用户名已被使用", "username is taken"),
         other => other,
     })?;
-    let user = store::user_by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?.user;
+    let user = store::user_by_id(conn, id).await?.ok_or(AppError::NotFound)?.user;
     yidu_audit::record(
-        &mut tx,
+        conn,
         &Actor::new(actor, client),
         Entry::new("user.create", "user", id)
-            .at(&scope_path, scope.as_ref().and_then(|s| s.district_id))
-            .summary(format!("username={} role={} scope={:?}", user.username, role.as_str(), input.scope_id)),
+            .at(&scope_path, u.scope.as_ref().and_then(|s| s.district_id))
+            .summary(format!("username={} role={} scope={:?}", user.username, u.role.as_str(), u.scope_id)),
     )
     .await?;
-    tx.commit().await?;
     Ok(user)
 }
 
