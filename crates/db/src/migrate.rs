@@ -52,6 +52,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_accounts_audit"),
     migration!(3, "0003_opinions"),
     migration!(4, "0004_cockpit"),
+    migration!(5, "0005_outbound"),
 ];
 
 pub fn latest_version() -> i64 {

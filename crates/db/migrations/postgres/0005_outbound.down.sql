@@ -1,0 +1,2 @@
+DROP TABLE outbound_deliveries;
+DROP TABLE webhook_subscriptions;
