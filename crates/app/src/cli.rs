@@ -56,13 +56,13 @@ pub enum Command {
     User(UserCommand),
     /// 从 .xlsx 导入名册 / import a registry list from .xlsx
     Import {
-        /// regions | stations | deputies | units
+        /// regions | stations | deputies | units | users
         kind: String,
         file: PathBuf,
     },
     /// 导出名册为 .xlsx / export a registry list to .xlsx
     Export {
-        /// regions | stations | deputies | units
+        /// regions | stations | deputies | units | users
         kind: String,
         file: PathBuf,
     },
@@ -71,6 +71,62 @@ pub enum Command {
     /// 审计记录 / audit records
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// 外部渠道（Open311 API 密钥）/ external channels (Open311 API keys)
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// 中文文本：训练分类、分类、聚类（可在文件上评估）/ Chinese text: train, classify, cluster files
+    #[command(subcommand)]
+    Text(TextCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TextCommand {
+    /// 用带标签的 CSV（id,text,label）训练分类模型 / train a classifier from a labelled CSV
+    Train {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        model: PathBuf,
+        /// 用户词典，每行一个词 / user dictionary, one word per line
+        #[arg(long)]
+        user_dict: Option<PathBuf>,
+    },
+    /// 对 CSV（id,text）分类，写出 id,label,confidence / classify a CSV
+    Classify {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// 对 CSV（id,text 或 id,title,text）聚类，写出 id,cluster 并打印最大的类 / cluster a CSV
+    Cluster {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+        #[arg(long)]
+        user_dict: Option<PathBuf>,
+        /// 摘要中列出的类数 / clusters listed in the summary
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// 新建渠道，输出的最后一个词是 API 密钥 / add a channel; the last word printed is its API key
+    Add {
+        name: String,
+        /// 限定可提交的类别编号（可多次）/ category id it may file under (repeatable)
+        #[arg(long = "category")]
+        categories: Vec<i64>,
+    },
+    /// 列出渠道 / list channels
+    List,
+    /// 停用渠道的密钥 / revoke a channel's key
+    Revoke { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +187,11 @@ fn read_password(given: Option<String>) -> anyhow::Result<String> {
     Ok(pw)
 }
 
+/// `yidu import users` and `yidu export users` go to the accounts room.
+fn is_users(kind: &str) -> bool {
+    matches!(kind.trim(), "users" | "用户")
+}
+
 fn app_err(e: yidu_kernel::AppError) -> anyhow::Error {
     let mut text = e.message().both();
     for d in e.details() {
@@ -146,6 +207,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::Serve { listen, public_url, .. } = &cli.command {
         o.listen = *listen;
         o.public_url = public_url.clone();
+    }
+    // Text commands work on files only: no configuration or database needed.
+    if let Command::Text(cmd) = &cli.command {
+        return run_text(cmd);
     }
     let config = Config::load(&o)?;
     init_tracing(config.log_format);
@@ -206,6 +271,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let db = crate::server::connect(&config).await?;
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("无法读取 / cannot read {}: {e}", file.display()))?;
+            if is_users(&kind) {
+                let report = yidu_accounts::xlsx::import(&db, &system, "cli", &bytes).await.map_err(app_err)?;
+                println!(
+                    "导入完成：新建 {} 个用户 / imported {} users: {}",
+                    report.created.len(),
+                    report.created.len(),
+                    report.created.join(", ")
+                );
+                if !report.generated.is_empty() {
+                    // Printed once for the operator to hand over; never logged.
+                    println!("系统生成的初始密码（只显示这一次，首次登录须修改）/ generated initial passwords (shown once; must be changed at first login):");
+                    for g in &report.generated {
+                        println!("  {}\t{}", g.username, g.password);
+                    }
+                }
+                return Ok(0);
+            }
             let report = yidu_registry::xlsx::import(&db, &system, "cli", &kind, &bytes)
                 .await
                 .map_err(app_err)?;
@@ -216,7 +298,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Export { kind, file } => {
             let db = crate::server::connect(&config).await?;
-            let bytes = yidu_registry::xlsx::export(&db, &system, &kind).await.map_err(app_err)?;
+            let bytes = if is_users(&kind) {
+                yidu_accounts::xlsx::export(&db, &system).await.map_err(app_err)?
+            } else {
+                yidu_registry::xlsx::export(&db, &system, &kind).await.map_err(app_err)?
+            };
             std::fs::write(&file, bytes)?;
             println!("已导出 / exported to {}", file.display());
         }
@@ -225,6 +311,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             db.sqlite_backup(&file).await?;
             println!("备份完成 / backup written to {}", file.display());
         }
+        Command::Channel(cmd) => {
+            let db = crate::server::connect(&config).await?;
+            let o = crate::router::opinions(db, &config)?;
+            use yidu_opinions::open311::channels;
+            match cmd {
+                ChannelCommand::Add { name, categories } => {
+                    let (c, key) = channels::create_channel(&o, &system, "cli", &name, &categories)
+                        .await
+                        .map_err(app_err)?;
+                    println!("已创建渠道 {} / channel created; API 密钥只显示这一次 / API key (shown once): {key}", c.name);
+                }
+                ChannelCommand::List => {
+                    for c in channels::list(&o, &system).await.map_err(app_err)? {
+                        let cats = c.category_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                        let state = if c.revoked { "revoked" } else { "live" };
+                        println!("{}\t{state}\tcategories={}\t{}", c.name, if cats.is_empty() { "all" } else { &cats }, c.created_at_local);
+                    }
+                }
+                ChannelCommand::Revoke { name } => {
+                    let c = channels::by_name(&o, &system, &name).await.map_err(app_err)?;
+                    channels::revoke(&o, &system, "cli", c.id).await.map_err(app_err)?;
+                    println!("已停用 / revoked: {name}");
+                }
+            }
+        }
+        Command::Text(cmd) => return run_text(&cmd),
         Command::Audit(AuditCommand::Verify) => {
             let db = yidu_db::Db::connect_with(&config.database_url, &config.db_options()).await?;
             let report = yidu_audit::verify(&db).await?;
@@ -249,9 +361,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+fn run_text(cmd: &TextCommand) -> anyhow::Result<i32> {
+    use yidu_text::cli as text;
+    match cmd {
+        TextCommand::Train { input, model, user_dict } => {
+            let args = text::TrainArgs {
+                input: input.clone(),
+                model: model.clone(),
+                user_dict: user_dict.clone(),
+            };
+            let r = text::train_with(&args, &Default::default())?;
+            println!(
+                "已训练 / trained: {} rows, {} labels, {} features -> {}",
+                r.rows,
+                r.labels.len(),
+                r.features,
+                model.display()
+            );
+        }
+        TextCommand::Classify { model, input, output } => {
+            let n = text::classify(model, input, output)?;
+            println!("已分类 / classified {n} rows -> {}", output.display());
+        }
+        TextCommand::Cluster { input, output, user_dict, top } => {
+            let args = text::ClusterArgs {
+                input: input.clone(),
+                output: output.clone(),
+                user_dict: user_dict.clone(),
+                top: *top,
+            };
+            let r = text::cluster_with(&args, &Default::default())?;
+            println!("{} rows, {} clusters -> {}", r.rows, r.clusters, output.display());
+        }
+    }
+    Ok(0)
+}
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YIDU_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=error"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

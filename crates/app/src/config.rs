@@ -22,6 +22,8 @@ pub struct Config {
     /// Personal-data keys from configuration (`YIDU_DATA_KEY`); else the key file.
     pub data_key: Option<String>,
     pub opinions: yidu_opinions::OpinionsConfig,
+    /// Citizens' items the demo generates as two years of history.
+    pub demo_history: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,6 +54,7 @@ pub struct FileConfig {
     pub session_idle_minutes: Option<i64>,
     pub token_hours: Option<i64>,
     pub demo_password: Option<String>,
+    pub demo_history: Option<usize>,
     pub accept_days: Option<u32>,
     pub take_days: Option<u32>,
     pub reply_days: Option<u32>,
@@ -191,6 +194,7 @@ impl Config {
                 .unwrap_or_else(|| "FULL".into()),
             accounts,
             data_key: env(yidu_privacy::KEY_ENV),
+            demo_history: env_parse("YIDU_DEMO_HISTORY")?.or(file.demo_history).unwrap_or(30_000),
             opinions,
             demo_password: env("YIDU_DEMO_PASSWORD")
                 .or(file.demo_password)

@@ -9,6 +9,8 @@ pub struct DemoReport {
     pub summary: yidu_registry::demo::DemoSummary,
     pub users: Vec<String>,
     pub password: String,
+    /// Citizens' items generated as history.
+    pub history: usize,
 }
 
 impl DemoReport {
@@ -16,6 +18,7 @@ impl DemoReport {
         let s = &self.summary;
         format!(
             "已载入演示区 / demo district loaded: {} regions, {} stations, {} deputies, {} units, {} committees\n\
+             {} 条群众意见历史 / citizens' items of history\n\
              演示账号 / demo accounts: {} (密码 / password: {})\n\
              代表码示例 / a deputy code: /c/d/{}   联络站码示例 / a station code: /c/s/{}",
             s.regions,
@@ -23,6 +26,7 @@ impl DemoReport {
             s.deputies,
             s.units,
             s.committees,
+            self.history,
             self.users.join(", "),
             self.password,
             s.deputy_code,
@@ -75,7 +79,21 @@ pub async fn load(db: &Db, config: &Config) -> anyhow::Result<DemoReport> {
             .map_err(|e| anyhow::anyhow!("演示账号 {username} 创建失败 / demo account {username} failed: {e}"))?;
         users.push(username.to_string());
     }
-    Ok(DemoReport { summary, users, password: pw })
+    yidu_opinions::service::categories::seed_default_if_empty(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message().both()))?;
+    let history = if config.demo_history > 0 {
+        let o = crate::router::opinions(db.clone(), config)?;
+        yidu_opinions::demo::load_history(&o, config.demo_history, 2026).await?
+    } else {
+        0
+    };
+    Ok(DemoReport {
+        summary,
+        users,
+        password: pw,
+        history,
+    })
 }
 
 pub async fn load_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<DemoReport>> {

@@ -46,7 +46,9 @@ pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .merge(yidu_audit::pages::router())
         .merge(yidu_registry::routers())
         .merge(yidu_opinions::api::router(opinions.clone()))
-        .merge(yidu_opinions::pages::router(opinions));
+        .merge(yidu_opinions::open311::router(opinions.clone()))
+        .merge(yidu_opinions::pages::router(opinions))
+        .merge(yidu_cockpit::router());
     Ok(app
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
         .fallback(crate::home::not_found)

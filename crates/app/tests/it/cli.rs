@@ -11,6 +11,7 @@ fn yidu(db_url: &str, args: &[&str]) -> Output {
         .arg("--database")
         .arg(db_url)
         .env("YIDU_LOG", "warn")
+        .env("YIDU_DEMO_HISTORY", "300")
         .env_remove("YIDU_NEW_PASSWORD")
         .output()
         .expect("run yidu")

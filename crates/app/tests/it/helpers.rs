@@ -79,6 +79,8 @@ impl TestApp {
         let data = std::env::temp_dir().join(format!("yidu-it-data-{}-{}", std::process::id(), rand_tag()));
         std::fs::create_dir_all(&data).expect("data dir");
         config.data_dir = data;
+        // Tests that need the demo's history generate it themselves, at the size they need.
+        config.demo_history = 0;
         tweak(&mut config);
         let db = yidu_app::server::connect(&config).await.expect("connect and migrate");
         let state = yidu_app::router::state(db.clone(), &config);
