@@ -46,7 +46,7 @@ async fn list_webhooks(
     request_body = SubscriptionInput,
     responses(
         (status = 201, description = "Created; the secret is shown only now", body = CreatedSubscription),
-        (status = 400, description = "Invalid name, URL or topics", body = yidu_web::error::ErrorBody),
+        (status = 422, description = "Invalid name, URL or topics", body = yidu_web::error::ErrorBody),
         (status = 403, description = "Only the administrator and the congress office", body = yidu_web::error::ErrorBody),
     ),
     security(("bearer" = []))

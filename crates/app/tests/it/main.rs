@@ -10,6 +10,7 @@ mod instances;
 mod opinions_citizen;
 mod opinions_handling;
 mod ops;
+mod outbox;
 mod registry_matrix;
 mod schema;
 mod terminals;
