@@ -14,3 +14,4 @@ mod outbox;
 mod registry_matrix;
 mod schema;
 mod terminals;
+mod users_import;
