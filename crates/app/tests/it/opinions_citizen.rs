@@ -186,7 +186,7 @@ fn between<'a>(html: &'a str, id: &str) -> &'a str {
 
 #[tokio::test]
 async fn the_category_tree_is_seeded_once_and_listed() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_empty().await;
     let created = categories::seed_default_if_empty(&app.db).await.unwrap();
     assert!(created > 40, "{created}");
     assert_eq!(
@@ -212,7 +212,7 @@ async fn the_category_tree_is_seeded_once_and_listed() {
 
 #[tokio::test]
 async fn a_three_level_csv_loads_all_or_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_empty().await;
     let o = yidu_app::router::opinions(app.db.clone(), &app.config).unwrap();
     let bad = "一级分类,二级分类,三级分类\n水务,供水,停水\n,排水,内涝\n水务,,漏水\n";
     match categories::import_csv(&o, bad).await {
@@ -791,5 +791,58 @@ async fn the_phone_number_reaches_no_page_and_no_answer_for_a_non_handler() {
     for (i, p) in pages.iter().enumerate() {
         assert!(!p.contains(PHONE), "page {i} shows the phone number");
         assert!(!p.contains("钱七"), "page {i} shows the name");
+    }
+}
+
+#[tokio::test]
+async fn the_multipart_api_takes_photos_with_double_submit_csrf_and_is_documented() {
+    let app = seeded().await;
+    let (deputy, _) = codes(&app);
+    let png = tiny_png();
+    let gif = b"GIF89a....".to_vec();
+    let send = |photo: &[u8], token: &str| {
+        let (ct, body) = multipart(&[
+            ("deputy_code", None, deputy.as_bytes()),
+            ("title", None, "路边树木倒伏".as_bytes()),
+            ("body", None, "昨夜大风".as_bytes()),
+            ("idempotency_key", None, b"mp-1"),
+            ("photos", Some("p.jpg"), photo),
+        ]);
+        Request::post("/api/v1/opinions/multipart")
+            .header(header::CONTENT_TYPE, ct)
+            .header(header::COOKIE, "yidu_csrf=tok123")
+            .header("x-csrf-token", token)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let forged = app.request(send(&png, "other")).await;
+    assert_eq!(forged.status, 403, "CSRF applies to multipart");
+    let bad = app.request(send(&gif, "tok123")).await;
+    assert_eq!(bad.status, 422, "{}", bad.text());
+    assert_eq!(bad.json()["details"][0]["field"], "photos[0]");
+    let ok = app.request(send(&png, "tok123")).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let again = app.request(send(&png, "tok123")).await;
+    assert_eq!(ok.json(), again.json());
+    let no = ok.json()["tracking_no"].as_str().unwrap().to_string();
+    assert_eq!(count_no(&app, &no).await, 1);
+    let id = id_of(&app, &no).await;
+    let photos: i64 = sqlx::query("SELECT COUNT(*) FROM opinion_files WHERE opinion_id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(photos, 1);
+
+    let doc = app.get("/api/openapi.json", None).await.json();
+    for path in [
+        "/api/v1/categories",
+        "/api/v1/opinions",
+        "/api/v1/opinions/multipart",
+        "/api/v1/track/{tracking_no}",
+        "/api/v1/track/{tracking_no}/rating",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
     }
 }
