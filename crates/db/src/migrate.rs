@@ -53,6 +53,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_opinions"),
     migration!(4, "0004_cockpit"),
     migration!(5, "0005_outbound"),
+    migration!(6, "0006_channels"),
 ];
 
 pub fn latest_version() -> i64 {

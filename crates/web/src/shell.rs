@@ -72,6 +72,7 @@ const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
     ("/staff/users", "用户", "Users", &[Role::Admin, Role::Office, Role::Township]),
     ("/staff/audit", "审计", "Audit", &[Role::Admin, Role::Office, Role::Township]),
     ("/staff/cockpit", "驾驶舱", "Cockpit", &[Role::Admin, Role::Office, Role::Township]),
+    ("/staff/channels", "外部渠道", "Channels", &[Role::Admin, Role::Office]),
 ];
 
 const DEPUTY_NAV: &[(&str, &str, &str)] = &[("/deputy", "我的", "Mine")];

@@ -9,6 +9,7 @@ mod helpers;
 mod instances;
 mod opinions_citizen;
 mod opinions_handling;
+mod open311;
 mod ops;
 mod outbox;
 mod registry_matrix;

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod demo;
 pub mod model;
+pub mod open311;
 pub mod pages;
 pub mod service;
 mod store;

@@ -1,0 +1,2 @@
+DROP INDEX opinions_channel_ref;
+DROP TABLE channels;
