@@ -48,7 +48,9 @@ pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .merge(yidu_opinions::api::router(opinions.clone()))
         .merge(yidu_opinions::open311::router(opinions.clone()))
         .merge(yidu_opinions::pages::router(opinions))
-        .merge(yidu_cockpit::router());
+        .merge(yidu_cockpit::router())
+        .merge(yidu_outbox::api::router())
+        .merge(yidu_outbox::pages::router());
     Ok(app
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
         .fallback(crate::home::not_found)

@@ -22,6 +22,11 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             None => println!("数据库已有数据，未重复载入演示数据 / the database already has data; demo not loaded again"),
         }
     }
+    // Events leave through the outbox: webhooks, SMS and e-mail, retried until delivered.
+    let outbound = yidu_outbox::OutboundConfig::from_env();
+    let keys = crate::router::opinions(db.clone(), &config)?.keys;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let dispatcher = yidu_outbox::spawn(yidu_outbox::Dispatcher::new(db.clone(), &outbound, Some(keys)), stop_rx);
     let state = crate::router::state(db.clone(), &config);
     let app = crate::router::build(state, &config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -34,6 +39,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = dispatcher.await;
     db.close().await;
     Ok(())
 }

@@ -64,6 +64,7 @@ pub struct Shell {
 /// Staff navigation: (href, zh, en, who sees it).
 const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
     ("/staff", "工作台", "Desk", &[]),
+    ("/staff/opinions", "民意", "Opinions", &[]),
     ("/staff/regions", "区域", "Regions", &[]),
     ("/staff/stations", "联络站", "Stations", &[]),
     ("/staff/deputies", "代表", "Deputies", &[]),
@@ -71,11 +72,12 @@ const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
     ("/staff/committees", "工委", "Committees", &[]),
     ("/staff/users", "用户", "Users", &[Role::Admin, Role::Office, Role::Township]),
     ("/staff/audit", "审计", "Audit", &[Role::Admin, Role::Office, Role::Township]),
+    ("/staff/webhooks", "推送", "Webhooks", &[Role::Admin, Role::Office]),
     ("/staff/cockpit", "驾驶舱", "Cockpit", &[Role::Admin, Role::Office, Role::Township]),
     ("/staff/channels", "外部渠道", "Channels", &[Role::Admin, Role::Office]),
 ];
 
-const DEPUTY_NAV: &[(&str, &str, &str)] = &[("/deputy", "我的", "Mine")];
+const DEPUTY_NAV: &[(&str, &str, &str)] = &[("/deputy", "我的", "Mine"), ("/deputy/opinions", "民意", "Opinions")];
 
 impl Shell {
     /// Picks the text in the page's language.

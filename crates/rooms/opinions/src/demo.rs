@@ -391,6 +391,13 @@ fn generate(
         }
     };
     let stage = if stage == 0 { 1 + rng.below(4) } else { stage };
+    // The newest items walk through every stage once, so that even a small history shows
+    // every state of the loop.
+    const EVERY_STAGE: [usize; 10] = [1, 2, 3, 4, 12, 5, 9, 10, 11, 6];
+    let stage = match n - idx {
+        k if k <= EVERY_STAGE.len() && n >= 2 * EVERY_STAGE.len() => EVERY_STAGE[k - 1],
+        _ => stage,
+    };
     let mut at = created + 3_600_000 + rng.below((DAY_MS * 2) as usize) as i64;
     let station_actor = "站点工作人员";
     if stage == 1 {
