@@ -10,7 +10,11 @@ use yidu_db::{Db, Row};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let out = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "browser-fixtures".into()));
+    let out = std::path::PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "browser-fixtures".into()),
+    );
     std::fs::create_dir_all(&out)?;
     let (url, _guard) = yidu_db::testing::fresh_sqlite_url()?;
     let db = Db::connect(&url).await?;
@@ -37,7 +41,18 @@ async fn main() -> anyhow::Result<()> {
     }
     for (r, name) in names.iter().enumerate() {
         let row = (r + 1) as u32;
-        let values = [*name, "女", township.as_str(), "区", "第十八届", "社会福利界", "社区党委书记", "13700000000", station.as_str(), ""];
+        let values = [
+            *name,
+            "女",
+            township.as_str(),
+            "区",
+            "第十八届",
+            "社会福利界",
+            "社区党委书记",
+            "13700000000",
+            station.as_str(),
+            "",
+        ];
         for (c, col) in header.iter().enumerate() {
             let v = values.get(c).copied().unwrap_or("");
             sheet.write_string(row, c as u16, if col.header == "姓名" { name } else { v })?;

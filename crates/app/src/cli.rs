@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use yidu_kernel::Principal;
 
 #[derive(Debug, Parser)]
-#[command(name = "yidu", version, about = "议督 yidu：基层人大工作平台 / grassroots people's congress work")]
+#[command(
+    name = "yidu",
+    version,
+    about = "议督 yidu：基层人大工作平台 / grassroots people's congress work"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -195,7 +199,10 @@ fn is_users(kind: &str) -> bool {
 fn app_err(e: yidu_kernel::AppError) -> anyhow::Error {
     let mut text = e.message().both();
     for d in e.details() {
-        let row = d.row.map(|r| format!("第 {r} 行 / row {r}: ")).unwrap_or_default();
+        let row = d
+            .row
+            .map(|r| format!("第 {r} 行 / row {r}: "))
+            .unwrap_or_default();
         text.push_str(&format!("\n  {row}{}: {} / {}", d.field, d.zh, d.en));
     }
     anyhow::anyhow!(text)
@@ -204,7 +211,10 @@ fn app_err(e: yidu_kernel::AppError) -> anyhow::Error {
 /// Runs one command; returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let mut o = cli.global.overrides();
-    if let Command::Serve { listen, public_url, .. } = &cli.command {
+    if let Command::Serve {
+        listen, public_url, ..
+    } = &cli.command
+    {
         o.listen = *listen;
         o.public_url = public_url.clone();
     }
@@ -237,7 +247,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::User(cmd) => {
             let db = crate::server::connect(&config).await?;
             match cmd {
-                UserCommand::Add { username, role, scope, name, password } => {
+                UserCommand::Add {
+                    username,
+                    role,
+                    scope,
+                    name,
+                    password,
+                } => {
                     let input = yidu_accounts::NewUser {
                         username,
                         display_name: name,
@@ -251,7 +267,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     println!("已创建用户 / user created: {} (id {})", u.username, u.id);
                 }
                 UserCommand::Passwd { username, password } => {
-                    let id = yidu_accounts::service::user_id_by_name(&db, &username).await.map_err(app_err)?;
+                    let id = yidu_accounts::service::user_id_by_name(&db, &username)
+                        .await
+                        .map_err(app_err)?;
                     let pw = read_password(password)?;
                     yidu_accounts::service::reset_password(&db, &system, "cli", id, &pw)
                         .await
@@ -259,7 +277,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     println!("已重设密码，用户下次登录须修改 / password set; the user must change it at next login");
                 }
                 UserCommand::Disable { username } => {
-                    let id = yidu_accounts::service::user_id_by_name(&db, &username).await.map_err(app_err)?;
+                    let id = yidu_accounts::service::user_id_by_name(&db, &username)
+                        .await
+                        .map_err(app_err)?;
                     yidu_accounts::service::set_disabled(&db, &system, "cli", id, true)
                         .await
                         .map_err(app_err)?;
@@ -272,7 +292,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("无法读取 / cannot read {}: {e}", file.display()))?;
             if is_users(&kind) {
-                let report = yidu_accounts::xlsx::import(&db, &system, "cli", &bytes).await.map_err(app_err)?;
+                let report = yidu_accounts::xlsx::import(&db, &system, "cli", &bytes)
+                    .await
+                    .map_err(app_err)?;
                 println!(
                     "导入完成：新建 {} 个用户 / imported {} users: {}",
                     report.created.len(),
@@ -299,9 +321,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Export { kind, file } => {
             let db = crate::server::connect(&config).await?;
             let bytes = if is_users(&kind) {
-                yidu_accounts::xlsx::export(&db, &system).await.map_err(app_err)?
+                yidu_accounts::xlsx::export(&db, &system)
+                    .await
+                    .map_err(app_err)?
             } else {
-                yidu_registry::xlsx::export(&db, &system, &kind).await.map_err(app_err)?
+                yidu_registry::xlsx::export(&db, &system, &kind)
+                    .await
+                    .map_err(app_err)?
             };
             std::fs::write(&file, bytes)?;
             println!("已导出 / exported to {}", file.display());
@@ -324,14 +350,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 ChannelCommand::List => {
                     for c in channels::list(&o, &system).await.map_err(app_err)? {
-                        let cats = c.category_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                        let cats = c
+                            .category_ids
+                            .iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",");
                         let state = if c.revoked { "revoked" } else { "live" };
-                        println!("{}\t{state}\tcategories={}\t{}", c.name, if cats.is_empty() { "all" } else { &cats }, c.created_at_local);
+                        println!(
+                            "{}\t{state}\tcategories={}\t{}",
+                            c.name,
+                            if cats.is_empty() { "all" } else { &cats },
+                            c.created_at_local
+                        );
                     }
                 }
                 ChannelCommand::Revoke { name } => {
-                    let c = channels::by_name(&o, &system, &name).await.map_err(app_err)?;
-                    channels::revoke(&o, &system, "cli", c.id).await.map_err(app_err)?;
+                    let c = channels::by_name(&o, &system, &name)
+                        .await
+                        .map_err(app_err)?;
+                    channels::revoke(&o, &system, "cli", c.id)
+                        .await
+                        .map_err(app_err)?;
                     println!("已停用 / revoked: {name}");
                 }
             }
@@ -348,7 +388,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     );
                 }
                 Some(p) => {
-                    let id = p.record_id.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
+                    let id = p
+                        .record_id
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "-".into());
                     eprintln!(
                         "审计链被篡改 / audit chain broken: chain {} seq {} record id {}: {} / {}",
                         p.chain, p.seq, id, p.reason_zh, p.reason_en
@@ -364,7 +407,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
 fn run_text(cmd: &TextCommand) -> anyhow::Result<i32> {
     use yidu_text::cli as text;
     match cmd {
-        TextCommand::Train { input, model, user_dict } => {
+        TextCommand::Train {
+            input,
+            model,
+            user_dict,
+        } => {
             let args = text::TrainArgs {
                 input: input.clone(),
                 model: model.clone(),
@@ -379,11 +426,20 @@ fn run_text(cmd: &TextCommand) -> anyhow::Result<i32> {
                 model.display()
             );
         }
-        TextCommand::Classify { model, input, output } => {
+        TextCommand::Classify {
+            model,
+            input,
+            output,
+        } => {
             let n = text::classify(model, input, output)?;
             println!("已分类 / classified {n} rows -> {}", output.display());
         }
-        TextCommand::Cluster { input, output, user_dict, top } => {
+        TextCommand::Cluster {
+            input,
+            output,
+            user_dict,
+            top,
+        } => {
             let args = text::ClusterArgs {
                 input: input.clone(),
                 output: output.clone(),
@@ -391,7 +447,12 @@ fn run_text(cmd: &TextCommand) -> anyhow::Result<i32> {
                 top: *top,
             };
             let r = text::cluster_with(&args, &Default::default())?;
-            println!("{} rows, {} clusters -> {}", r.rows, r.clusters, output.display());
+            println!(
+                "{} rows, {} clusters -> {}",
+                r.rows,
+                r.clusters,
+                output.display()
+            );
         }
     }
     Ok(0)
@@ -400,7 +461,9 @@ fn run_text(cmd: &TextCommand) -> anyhow::Result<i32> {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YIDU_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=error"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

@@ -78,10 +78,14 @@ fn opinions_config(file: &FileConfig) -> anyhow::Result<yidu_opinions::OpinionsC
     if let Some(v) = env_parse("YIDU_MAX_REOPENS")?.or(file.max_reopens) {
         c.max_reopens = v;
     }
-    if let Some(v) = env_parse("YIDU_SUBMISSIONS_PER_CLIENT_PER_HOUR")?.or(file.submissions_per_client_per_hour) {
+    if let Some(v) =
+        env_parse("YIDU_SUBMISSIONS_PER_CLIENT_PER_HOUR")?.or(file.submissions_per_client_per_hour)
+    {
         c.per_client_per_hour = v;
     }
-    if let Some(v) = env_parse("YIDU_SUBMISSIONS_PER_PHONE_PER_DAY")?.or(file.submissions_per_phone_per_day) {
+    if let Some(v) =
+        env_parse("YIDU_SUBMISSIONS_PER_PHONE_PER_DAY")?.or(file.submissions_per_phone_per_day)
+    {
         c.per_phone_per_day = v;
     }
     anyhow::ensure!(
@@ -109,11 +113,9 @@ fn env(name: &str) -> Option<String> {
 fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
     match env(name) {
         None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| anyhow::anyhow!("环境变量 {name} 的值无效 / invalid value in {name}: {v}")),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| {
+            anyhow::anyhow!("环境变量 {name} 的值无效 / invalid value in {name}: {v}")
+        }),
     }
 }
 
@@ -131,9 +133,9 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("yidu-data"));
         let listen = match (&o.listen, &file.listen) {
             (Some(l), _) => *l,
-            (None, Some(s)) => s
-                .parse()
-                .map_err(|_| anyhow::anyhow!("配置项 listen 无效 / config key listen is not an address: {s}"))?,
+            (None, Some(s)) => s.parse().map_err(|_| {
+                anyhow::anyhow!("配置项 listen 无效 / config key listen is not an address: {s}")
+            })?,
             _ => "127.0.0.1:8080".parse().expect("valid"),
         };
         let database_url = o
@@ -145,7 +147,9 @@ impl Config {
             (Some(f), _) => f,
             (None, Some("json")) => LogFormat::Json,
             (None, Some("text")) | (None, None) => LogFormat::Text,
-            (None, Some(other)) => anyhow::bail!("配置项 log_format 应为 text 或 json / log_format must be text or json: {other}"),
+            (None, Some(other)) => anyhow::bail!(
+                "配置项 log_format 应为 text 或 json / log_format must be text or json: {other}"
+            ),
         };
         let mut accounts = yidu_accounts::AccountsConfig::default();
         if let Some(v) = env_parse("YIDU_LOCKOUT_FAILURES")?.or(file.lockout_failures) {
@@ -188,13 +192,17 @@ impl Config {
                 .map(|s| s.split_whitespace().map(str::to_string).collect())
                 .or(file.frame_ancestors)
                 .unwrap_or_default(),
-            max_connections: env_parse("YIDU_MAX_CONNECTIONS")?.or(file.max_connections).unwrap_or(8),
+            max_connections: env_parse("YIDU_MAX_CONNECTIONS")?
+                .or(file.max_connections)
+                .unwrap_or(8),
             sqlite_synchronous: env("YIDU_SQLITE_SYNCHRONOUS")
                 .or(file.sqlite_synchronous)
                 .unwrap_or_else(|| "FULL".into()),
             accounts,
             data_key: env(yidu_privacy::KEY_ENV),
-            demo_history: env_parse("YIDU_DEMO_HISTORY")?.or(file.demo_history).unwrap_or(30_000),
+            demo_history: env_parse("YIDU_DEMO_HISTORY")?
+                .or(file.demo_history)
+                .unwrap_or(30_000),
             opinions,
             demo_password: env("YIDU_DEMO_PASSWORD")
                 .or(file.demo_password)
@@ -221,9 +229,14 @@ impl Config {
 }
 
 fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| anyhow::anyhow!("无法读取配置文件 / cannot read config file {}: {e}", p.display()))?;
-    toml::from_str(&text).map_err(|e| anyhow::anyhow!("配置文件有误 / config file {} is invalid: {e}", p.display()))
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        anyhow::anyhow!(
+            "无法读取配置文件 / cannot read config file {}: {e}",
+            p.display()
+        )
+    })?;
+    toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("配置文件有误 / config file {} is invalid: {e}", p.display()))
 }
 
 #[cfg(test)]
@@ -236,7 +249,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("yidu.toml");
         std::fs::write(&f, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://yidu.example.org/\"\nlockout_minutes = 7\n").unwrap();
-        let c = Config::load(&Overrides { config_file: Some(f.clone()), ..Default::default() }).unwrap();
+        let c = Config::load(&Overrides {
+            config_file: Some(f.clone()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.public_url, "https://yidu.example.org");
         assert!(c.secure_cookies, "https public URL implies secure cookies");
@@ -250,7 +267,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen.port(), 9100);
         std::fs::write(&f, "listn = \"x\"\n").unwrap();
-        let err = Config::load(&Overrides { config_file: Some(f), ..Default::default() }).unwrap_err();
+        let err = Config::load(&Overrides {
+            config_file: Some(f),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("listn"), "{err}");
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -58,12 +58,37 @@ pub async fn load(db: &Db, config: &Config) -> anyhow::Result<DemoReport> {
     let pw = config.demo_password.clone();
     let accounts: [(&str, &str, &str, Option<i64>); 7] = [
         ("admin", "系统管理员", "admin", None),
-        ("office", "区人大办 王主任", "office", Some(summary.district_id)),
-        ("town1", "乡镇人大 李专干", "township", Some(summary.township_id)),
-        ("station1", "联络站 赵站长", "station", Some(summary.station_id)),
+        (
+            "office",
+            "区人大办 王主任",
+            "office",
+            Some(summary.district_id),
+        ),
+        (
+            "town1",
+            "乡镇人大 李专干",
+            "township",
+            Some(summary.township_id),
+        ),
+        (
+            "station1",
+            "联络站 赵站长",
+            "station",
+            Some(summary.station_id),
+        ),
         ("deputy1", &deputy_name, "deputy", Some(summary.deputy_id)),
-        ("dept1", "承办单位 陈科长", "department", Some(summary.unit_id)),
-        ("committee1", "社会建设工委 周干事", "committee", Some(summary.committee_id)),
+        (
+            "dept1",
+            "承办单位 陈科长",
+            "department",
+            Some(summary.unit_id),
+        ),
+        (
+            "committee1",
+            "社会建设工委 周干事",
+            "committee",
+            Some(summary.committee_id),
+        ),
     ];
     let mut users = Vec::new();
     for (username, name, role, scope) in accounts {
@@ -76,7 +101,11 @@ pub async fn load(db: &Db, config: &Config) -> anyhow::Result<DemoReport> {
         };
         yidu_accounts::service::create_user(db, &system, "demo", &input, false)
             .await
-            .map_err(|e| anyhow::anyhow!("演示账号 {username} 创建失败 / demo account {username} failed: {e}"))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "演示账号 {username} 创建失败 / demo account {username} failed: {e}"
+                )
+            })?;
         users.push(username.to_string());
     }
     yidu_opinions::service::categories::seed_default_if_empty(db)

@@ -27,12 +27,23 @@ struct HomePage {
     logged_in_home: Option<&'static str>,
 }
 
-async fn public_home(meta: RequestMeta, CsrfToken(csrf): CsrfToken, MaybeUser(user): MaybeUser) -> PageResult {
-    let shell = Shell::public(&meta, &csrf, meta.lang.pick("议督 · 群众端", "yidu · citizens"));
+async fn public_home(
+    meta: RequestMeta,
+    CsrfToken(csrf): CsrfToken,
+    MaybeUser(user): MaybeUser,
+) -> PageResult {
+    let shell = Shell::public(
+        &meta,
+        &csrf,
+        meta.lang.pick("议督 · 群众端", "yidu · citizens"),
+    );
     let logged_in_home = user.map(|u| yidu_accounts::pages::home_of(u.principal.role));
-    let body = HomePage { shell, logged_in_home }
-        .render()
-        .map_err(anyhow::Error::from)?;
+    let body = HomePage {
+        shell,
+        logged_in_home,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
     Ok(Html(body).into_response())
 }
 
@@ -45,7 +56,11 @@ struct DeputyHome {
 }
 
 /// The deputy's own page: who they are as citizens see them, their code to show, their stations.
-async fn deputy_home(State(state): State<AppState>, meta: RequestMeta, user: PageUser) -> PageResult {
+async fn deputy_home(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    user: PageUser,
+) -> PageResult {
     let p = &user.principal;
     if p.role != Role::Deputy {
         return Ok(Redirect::to("/staff").into_response());
@@ -59,9 +74,13 @@ async fn deputy_home(State(state): State<AppState>, meta: RequestMeta, user: Pag
         .collect::<Vec<_>>()
         .join(meta.lang.pick("、", ", "));
     let shell = Shell::for_user(&meta, &user, meta.lang.pick("我的", "Mine"));
-    let body = DeputyHome { shell, deputy, levels }
-        .render()
-        .map_err(anyhow::Error::from)?;
+    let body = DeputyHome {
+        shell,
+        deputy,
+        levels,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
     Ok(Html(body).into_response())
 }
 
@@ -91,7 +110,10 @@ async fn set_lang(Path(lang): Path<String>, Query(b): Query<Back>) -> PageResult
         "zh-CN" | "zh" => "zh-CN",
         _ => return Err(PageError::Error(AppError::NotFound)),
     };
-    Ok(with_cookie(&back_to(&b), cookies::set(cookies::LANG, code, Some(YEAR), false, false)))
+    Ok(with_cookie(
+        &back_to(&b),
+        cookies::set(cookies::LANG, code, Some(YEAR), false, false),
+    ))
 }
 
 async fn set_elder(Path(mode): Path<String>, Query(b): Query<Back>) -> PageResult {
@@ -100,7 +122,10 @@ async fn set_elder(Path(mode): Path<String>, Query(b): Query<Back>) -> PageResul
         "off" => "0",
         _ => return Err(PageError::Error(AppError::NotFound)),
     };
-    Ok(with_cookie(&back_to(&b), cookies::set(cookies::ELDER, v, Some(YEAR), false, false)))
+    Ok(with_cookie(
+        &back_to(&b),
+        cookies::set(cookies::ELDER, v, Some(YEAR), false, false),
+    ))
 }
 
 /// Unknown paths: JSON under /api, a page elsewhere.

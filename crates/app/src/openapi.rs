@@ -8,7 +8,10 @@ use yidu_web::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "yidu 议督 API", description = "JSON API of yidu. Errors share one shape: code, message, message_en, details."),
+    info(
+        title = "yidu 议督 API",
+        description = "JSON API of yidu. Errors share one shape: code, message, message_en, details."
+    ),
     components(schemas(yidu_web::error::ErrorBody, yidu_web::error::ErrorDetail))
 )]
 struct RootApi;

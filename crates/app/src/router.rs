@@ -52,9 +52,15 @@ pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .merge(yidu_outbox::api::router())
         .merge(yidu_outbox::pages::router());
     Ok(app
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track,
+        ))
         .fallback(crate::home::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::shell,
+        ))
         // Spreadsheets and photos are the largest bodies yidu takes.
         .layer(DefaultBodyLimit::max(20 * 1024 * 1024))
         .with_state(state))

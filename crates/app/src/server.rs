@@ -26,7 +26,10 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let outbound = yidu_outbox::OutboundConfig::from_env();
     let keys = crate::router::opinions(db.clone(), &config)?.keys;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let dispatcher = yidu_outbox::spawn(yidu_outbox::Dispatcher::new(db.clone(), &outbound, Some(keys)), stop_rx);
+    let dispatcher = yidu_outbox::spawn(
+        yidu_outbox::Dispatcher::new(db.clone(), &outbound, Some(keys)),
+        stop_rx,
+    );
     let state = crate::router::state(db.clone(), &config);
     let app = crate::router::build(state, &config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -35,9 +38,12 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     print_urls(&config, addr, demo);
     tracing::info!(%addr, database = %db.display_url(), "yidu listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;

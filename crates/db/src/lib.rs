@@ -74,7 +74,12 @@ pub fn redact_url(url: &str) -> String {
     if let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) {
         let creds = &url[scheme_end + 3..at];
         if let Some(colon) = creds.find(':') {
-            return format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]);
+            return format!(
+                "{}{}:***{}",
+                &url[..scheme_end + 3],
+                &creds[..colon],
+                &url[at..]
+            );
         }
     }
     url.to_string()
@@ -124,7 +129,11 @@ impl Db {
                     }
                 }
                 if !url.contains("mode=") {
-                    url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                    url.push_str(if url.contains('?') {
+                        "&mode=rwc"
+                    } else {
+                        "?mode=rwc"
+                    });
                 }
                 let sync = match opts.sqlite_synchronous.to_ascii_uppercase().as_str() {
                     "OFF" => "OFF",
@@ -196,7 +205,10 @@ impl Db {
 
     /// Cheap round trip for readiness checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.read).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map(|_| ())
     }
 
     pub async fn close(&self) {

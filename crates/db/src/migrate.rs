@@ -135,9 +135,10 @@ async fn run_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> anyhow:
             continue;
         }
         let mut tx = conn.begin().await?;
-        sqlx::raw_sql(m.up(backend)).execute(&mut *tx).await.map_err(|e| {
-            anyhow::anyhow!("迁移失败 / migration {} failed: {e}", m.name)
-        })?;
+        sqlx::raw_sql(m.up(backend))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| anyhow::anyhow!("迁移失败 / migration {} failed: {e}", m.name))?;
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
         )

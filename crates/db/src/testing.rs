@@ -36,7 +36,10 @@ pub async fn fresh_postgres_url(server: &str) -> anyhow::Result<(String, TempGua
     {
         sqlx::any::install_default_drivers();
         let admin = sqlx::AnyPool::connect(server).await.map_err(|e| {
-            anyhow::anyhow!("PostgreSQL at {} is not reachable: {e}", crate::redact_url(server))
+            anyhow::anyhow!(
+                "PostgreSQL at {} is not reachable: {e}",
+                crate::redact_url(server)
+            )
         })?;
         sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
             .execute(&admin)

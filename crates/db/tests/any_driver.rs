@@ -55,5 +55,8 @@ async fn any_driver_behaves_the_same_on_both_backends() {
 
     let reverted = migrate::revert_to(&db, 0).await.unwrap();
     assert_eq!(reverted.len(), migrate::MIGRATIONS.len());
-    assert_eq!(migrate::run(&db).await.unwrap().len(), migrate::MIGRATIONS.len());
+    assert_eq!(
+        migrate::run(&db).await.unwrap().len(),
+        migrate::MIGRATIONS.len()
+    );
 }

@@ -125,8 +125,14 @@ impl AppError {
                 "Please change your initial password first",
             ),
             AppError::Conflict(m) | AppError::Locked(m) | AppError::BadRequest(m) => m.clone(),
-            AppError::RateLimited => Msg::new("操作过于频繁，请稍后再试", "Too many requests, try again later"),
-            AppError::Internal(_) => Msg::new("服务器内部错误，请稍后再试", "Internal error, please try again later"),
+            AppError::RateLimited => Msg::new(
+                "操作过于频繁，请稍后再试",
+                "Too many requests, try again later",
+            ),
+            AppError::Internal(_) => Msg::new(
+                "服务器内部错误，请稍后再试",
+                "Internal error, please try again later",
+            ),
         }
     }
 
@@ -145,10 +151,16 @@ impl From<sqlx::Error> for AppError {
         }
         if let Some(db) = e.as_database_error() {
             if db.is_unique_violation() {
-                return AppError::conflict("记录已存在（编号或名称重复）", "Already exists (duplicate code or name)");
+                return AppError::conflict(
+                    "记录已存在（编号或名称重复）",
+                    "Already exists (duplicate code or name)",
+                );
             }
             if db.is_foreign_key_violation() {
-                return AppError::conflict("引用的记录不存在或仍被引用", "A referenced record is missing or still in use");
+                return AppError::conflict(
+                    "引用的记录不存在或仍被引用",
+                    "A referenced record is missing or still in use",
+                );
             }
         }
         AppError::Internal(e.into())

@@ -88,8 +88,14 @@ mod tests {
     #[test]
     fn cookie_beats_header_and_header_order_counts() {
         assert_eq!(Lang::negotiate(Some("en"), Some("zh-CN")), Lang::En);
-        assert_eq!(Lang::negotiate(None, Some("en-US,en;q=0.9,zh;q=0.8")), Lang::En);
-        assert_eq!(Lang::negotiate(None, Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(
+            Lang::negotiate(None, Some("en-US,en;q=0.9,zh;q=0.8")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::negotiate(None, Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
         assert_eq!(Lang::negotiate(None, Some("en;q=0,zh")), Lang::Zh);
         assert_eq!(Lang::negotiate(None, Some("fr")), Lang::Zh);
         assert_eq!(Lang::negotiate(None, None), Lang::Zh);

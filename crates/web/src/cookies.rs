@@ -22,7 +22,13 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A `Set-Cookie` value. `max_age` None makes a browser-session cookie; Some(0) deletes.
-pub fn set(name: &str, value: &str, max_age: Option<i64>, http_only: bool, secure: bool) -> HeaderValue {
+pub fn set(
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    http_only: bool,
+    secure: bool,
+) -> HeaderValue {
     let mut s = format!("{name}={value}; Path=/; SameSite=Lax");
     if let Some(age) = max_age {
         s.push_str(&format!("; Max-Age={age}"));
@@ -43,10 +49,16 @@ mod tests {
     #[test]
     fn reads_one_cookie_among_many() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; yidu_lang=en; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; yidu_lang=en; b=2"),
+        );
         assert_eq!(get(&h, LANG), Some("en"));
         assert_eq!(get(&h, SESSION), None);
         let v = set(SESSION, "abc", None, true, true);
-        assert_eq!(v.to_str().unwrap(), "yidu_session=abc; Path=/; SameSite=Lax; HttpOnly; Secure");
+        assert_eq!(
+            v.to_str().unwrap(),
+            "yidu_session=abc; Path=/; SameSite=Lax; HttpOnly; Secure"
+        );
     }
 }

@@ -31,7 +31,10 @@ pub fn new_token() -> String {
 }
 
 pub fn is_unsafe(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// Compares without leaking the position of the first difference through timing.
@@ -39,7 +42,10 @@ pub fn same_token(a: &str, b: &str) -> bool {
     if a.is_empty() || a.len() != b.len() {
         return false;
     }
-    a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.bytes()
+        .zip(b.bytes())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 fn from_query(req: &Request<Body>) -> Option<String> {
@@ -70,7 +76,10 @@ pub async fn presented_token(req: Request<Body>) -> (Request<Body>, Option<Strin
         return (req, None);
     }
     let (parts, body) = req.into_parts();
-    let bytes: Bytes = match http_body_util::Limited::new(body, MAX_FORM_BYTES).collect().await {
+    let bytes: Bytes = match http_body_util::Limited::new(body, MAX_FORM_BYTES)
+        .collect()
+        .await
+    {
         Ok(c) => c.to_bytes(),
         Err(_) => return (Request::from_parts(parts, Body::empty()), None),
     };

@@ -45,9 +45,10 @@ fn json_rejection(rej: JsonRejection) -> AppError {
                 format!("missing or of the wrong type ({reason})"),
             )])
         }
-        JsonRejection::JsonSyntaxError(_) => {
-            AppError::bad_request("请求体不是有效的 JSON", "The request body is not valid JSON")
-        }
+        JsonRejection::JsonSyntaxError(_) => AppError::bad_request(
+            "请求体不是有效的 JSON",
+            "The request body is not valid JSON",
+        ),
         JsonRejection::MissingJsonContentType(_) => AppError::bad_request(
             "请求须带 Content-Type: application/json",
             "The request needs Content-Type: application/json",
@@ -78,7 +79,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
 
 fn form_rejection(rej: FormRejection) -> AppError {
     let text = rej.body_text();
-    AppError::bad_request(&format!("表单内容有误：{text}"), &format!("The form is invalid: {text}"))
+    AppError::bad_request(
+        &format!("表单内容有误：{text}"),
+        &format!("The form is invalid: {text}"),
+    )
 }
 
 #[cfg(test)]
@@ -87,7 +91,10 @@ mod tests {
 
     #[test]
     fn finds_the_missing_field_name() {
-        assert_eq!(missing_field("missing field `name` at line 1 column 2").as_deref(), Some("name"));
+        assert_eq!(
+            missing_field("missing field `name` at line 1 column 2").as_deref(),
+            Some("name")
+        );
         assert_eq!(missing_field("invalid type"), None);
     }
 }

@@ -18,7 +18,7 @@ pub mod ops;
 pub mod shell;
 pub mod state;
 
-pub use auth::{ApiUser, Authenticator, AuthContext, PageUser};
+pub use auth::{ApiUser, AuthContext, Authenticator, PageUser};
 pub use error::{ApiError, ApiResult, PageError, PageResult};
 pub use meta::RequestMeta;
 pub use shell::{Face, Shell};

@@ -49,16 +49,26 @@ impl Metrics {
     /// Renders all metrics in the Prometheus text exposition format.
     pub fn render(&self, extra: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP yidu_uptime_seconds Seconds since this instance started.");
+        let _ = writeln!(
+            out,
+            "# HELP yidu_uptime_seconds Seconds since this instance started."
+        );
         let _ = writeln!(out, "# TYPE yidu_uptime_seconds gauge");
-        let _ = writeln!(out, "yidu_uptime_seconds {:.3}", self.started.elapsed().as_secs_f64());
+        let _ = writeln!(
+            out,
+            "yidu_uptime_seconds {:.3}",
+            self.started.elapsed().as_secs_f64()
+        );
         for (name, help, value) in extra {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} gauge");
             let _ = writeln!(out, "{name} {value}");
         }
         let map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(out, "# HELP yidu_http_requests_total HTTP requests by route and status.");
+        let _ = writeln!(
+            out,
+            "# HELP yidu_http_requests_total HTTP requests by route and status."
+        );
         let _ = writeln!(out, "# TYPE yidu_http_requests_total counter");
         for ((m, r, st), s) in map.iter() {
             let _ = writeln!(
@@ -68,7 +78,10 @@ impl Metrics {
                 s.count
             );
         }
-        let _ = writeln!(out, "# HELP yidu_http_request_duration_seconds Request latency by route.");
+        let _ = writeln!(
+            out,
+            "# HELP yidu_http_request_duration_seconds Request latency by route."
+        );
         let _ = writeln!(out, "# TYPE yidu_http_request_duration_seconds histogram");
         let mut per_route: BTreeMap<(String, String), RouteStats> = BTreeMap::new();
         for ((m, r, _), s) in map.iter() {
@@ -93,8 +106,16 @@ impl Metrics {
                 "yidu_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 s.count
             );
-            let _ = writeln!(out, "yidu_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
-            let _ = writeln!(out, "yidu_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "yidu_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "yidu_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
         out
     }

@@ -103,7 +103,13 @@ pub async fn shell(State(state): State<AppState>, req: Request<Body>, next: Next
     if anon_cookie.is_none() {
         h.append(
             header::SET_COOKIE,
-            cookies::set(cookies::ANON_CSRF, &anon, None, true, state.config.secure_cookies),
+            cookies::set(
+                cookies::ANON_CSRF,
+                &anon,
+                None,
+                true,
+                state.config.secure_cookies,
+            ),
         );
     }
     let frame = if state.config.frame_ancestors.is_empty() {
@@ -118,8 +124,14 @@ pub async fn shell(State(state): State<AppState>, req: Request<Body>, next: Next
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.entry(header::CONTENT_SECURITY_POLICY).or_insert(v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     if !h.contains_key(header::CACHE_CONTROL) && ctx.is_some() {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -32,18 +32,33 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "backend": state.db.backend().name(),
         "pending_migrations": pending,
     }));
-    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, body).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let pool = state.db.pool();
     let extra = [
-        ("yidu_db_pool_connections", "Open database connections (read pool).", pool.size() as f64),
-        ("yidu_db_pool_idle", "Idle database connections (read pool).", pool.num_idle() as f64),
+        (
+            "yidu_db_pool_connections",
+            "Open database connections (read pool).",
+            pool.size() as f64,
+        ),
+        (
+            "yidu_db_pool_idle",
+            "Idle database connections (read pool).",
+            pool.num_idle() as f64,
+        ),
     ];
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(&extra),
     )
         .into_response()

@@ -70,14 +70,42 @@ const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
     ("/staff/deputies", "代表", "Deputies", &[]),
     ("/staff/units", "承办单位", "Units", &[]),
     ("/staff/committees", "工委", "Committees", &[]),
-    ("/staff/users", "用户", "Users", &[Role::Admin, Role::Office, Role::Township]),
-    ("/staff/audit", "审计", "Audit", &[Role::Admin, Role::Office, Role::Township]),
-    ("/staff/webhooks", "推送", "Webhooks", &[Role::Admin, Role::Office]),
-    ("/staff/cockpit", "驾驶舱", "Cockpit", &[Role::Admin, Role::Office, Role::Township]),
-    ("/staff/channels", "外部渠道", "Channels", &[Role::Admin, Role::Office]),
+    (
+        "/staff/users",
+        "用户",
+        "Users",
+        &[Role::Admin, Role::Office, Role::Township],
+    ),
+    (
+        "/staff/audit",
+        "审计",
+        "Audit",
+        &[Role::Admin, Role::Office, Role::Township],
+    ),
+    (
+        "/staff/webhooks",
+        "推送",
+        "Webhooks",
+        &[Role::Admin, Role::Office],
+    ),
+    (
+        "/staff/cockpit",
+        "驾驶舱",
+        "Cockpit",
+        &[Role::Admin, Role::Office, Role::Township],
+    ),
+    (
+        "/staff/channels",
+        "外部渠道",
+        "Channels",
+        &[Role::Admin, Role::Office],
+    ),
 ];
 
-const DEPUTY_NAV: &[(&str, &str, &str)] = &[("/deputy", "我的", "Mine"), ("/deputy/opinions", "民意", "Opinions")];
+const DEPUTY_NAV: &[(&str, &str, &str)] = &[
+    ("/deputy", "我的", "Mine"),
+    ("/deputy/opinions", "民意", "Opinions"),
+];
 
 impl Shell {
     /// Picks the text in the page's language.
@@ -107,11 +135,20 @@ impl Shell {
     pub fn for_user(meta: &RequestMeta, user: &PageUser, title: &str) -> Shell {
         let p = &user.principal;
         let current = meta.path.split('?').next().unwrap_or("");
-        let face = if p.role == Role::Deputy { Face::Deputy } else { Face::Staff };
+        let face = if p.role == Role::Deputy {
+            Face::Deputy
+        } else {
+            Face::Staff
+        };
         let nav = if face == Face::Deputy {
             DEPUTY_NAV
                 .iter()
-                .map(|(href, zh, en)| NavItem { href, zh, en, active: current == *href })
+                .map(|(href, zh, en)| NavItem {
+                    href,
+                    zh,
+                    en,
+                    active: current == *href,
+                })
                 .collect()
         } else {
             STAFF_NAV

@@ -7,10 +7,18 @@ use serde_json::json;
 async fn changes_are_audited_and_the_chain_verifies() {
     let app = TestApp::spawn().await;
     let admin = app.token("admin").await;
-    let r = app.get("/api/v1/audit?action=user.create&per_page=50", Some(&admin)).await;
+    let r = app
+        .get("/api/v1/audit?action=user.create&per_page=50", Some(&admin))
+        .await;
     assert_eq!(r.status, 200);
-    assert!(r.json()["total"].as_i64().unwrap() >= 6, "demo accounts audited");
-    let login = app.get("/api/v1/audit?action=user.login&actor=admin", Some(&admin)).await.json();
+    assert!(
+        r.json()["total"].as_i64().unwrap() >= 6,
+        "demo accounts audited"
+    );
+    let login = app
+        .get("/api/v1/audit?action=user.login&actor=admin", Some(&admin))
+        .await
+        .json();
     assert!(login["total"].as_i64().unwrap() >= 1);
 
     let report = yidu_audit::verify(&app.db).await.unwrap();
@@ -24,10 +32,19 @@ async fn audit_reading_is_scoped() {
     let station = app.token("station1").await;
     assert_eq!(app.get("/api/v1/audit", Some(&station)).await.status, 403);
     let town = app.token("town1").await;
-    let items = app.get("/api/v1/audit?per_page=500", Some(&town)).await.json();
-    let scope = app.get("/api/v1/me", Some(&town)).await.json()["scope_path"].as_str().unwrap().to_string();
+    let items = app
+        .get("/api/v1/audit?per_page=500", Some(&town))
+        .await
+        .json();
+    let scope = app.get("/api/v1/me", Some(&town)).await.json()["scope_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for it in items["items"].as_array().unwrap() {
-        assert!(it["region_path"].as_str().unwrap().starts_with(&scope), "{it}");
+        assert!(
+            it["region_path"].as_str().unwrap().starts_with(&scope),
+            "{it}"
+        );
     }
     let bad = app.get("/api/v1/audit?from=yesterday", Some(&town)).await;
     assert_eq!(bad.status, 422);
@@ -51,7 +68,11 @@ async fn a_changed_record_is_named_by_verify() {
             .unwrap()
             .get(0)
     };
-    exec(&app, &format!("UPDATE audit_log SET summary = 'nothing happened' WHERE id = {id}")).await;
+    exec(
+        &app,
+        &format!("UPDATE audit_log SET summary = 'nothing happened' WHERE id = {id}"),
+    )
+    .await;
     let report = yidu_audit::verify(&app.db).await.unwrap();
     let p = report.first_problem.expect("tampering detected");
     assert_eq!(p.record_id, Some(id));
@@ -61,13 +82,30 @@ async fn a_changed_record_is_named_by_verify() {
 async fn a_removed_record_and_a_cut_tail_are_detected() {
     let app = TestApp::spawn().await;
     let admin = app.token("admin").await;
-    app.post_json("/api/v1/auth/logout", Some(&admin), &json!({})).await;
-    exec(&app, "DELETE FROM audit_log WHERE id = (SELECT MIN(id) + 1 FROM audit_log)").await;
-    let p = yidu_audit::verify(&app.db).await.unwrap().first_problem.expect("gap detected");
+    app.post_json("/api/v1/auth/logout", Some(&admin), &json!({}))
+        .await;
+    exec(
+        &app,
+        "DELETE FROM audit_log WHERE id = (SELECT MIN(id) + 1 FROM audit_log)",
+    )
+    .await;
+    let p = yidu_audit::verify(&app.db)
+        .await
+        .unwrap()
+        .first_problem
+        .expect("gap detected");
     assert!(p.reason_en.contains("missing"), "{p:?}");
 
     let app = TestApp::spawn().await;
-    exec(&app, "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)").await;
-    let p = yidu_audit::verify(&app.db).await.unwrap().first_problem.expect("cut tail detected");
+    exec(
+        &app,
+        "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)",
+    )
+    .await;
+    let p = yidu_audit::verify(&app.db)
+        .await
+        .unwrap()
+        .first_problem
+        .expect("cut tail detected");
     assert!(p.reason_en.contains("end of the chain"), "{p:?}");
 }

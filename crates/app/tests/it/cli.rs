@@ -12,13 +12,22 @@ fn yidu(db_url: &str, args: &[&str]) -> Output {
         .arg(db_url)
         .env("YIDU_LOG", "warn")
         .env("YIDU_DEMO_HISTORY", "300")
+        // Key files go to a directory of the test run's own, never into the source tree.
+        .env(
+            "YIDU_DATA",
+            std::env::temp_dir().join(format!("yidu-cli-data-{}", std::process::id())),
+        )
         .env_remove("YIDU_NEW_PASSWORD")
         .output()
         .expect("run yidu")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[tokio::test]
@@ -40,9 +49,37 @@ async fn migrate_demo_users_and_audit_verify_from_the_command_line() {
         .unwrap()
         .get(0);
     let d = district.to_string();
-    let o = yidu(&url, &["user", "add", "alice", "--role", "office", "--scope", &d, "--name", "张三", "--password", "Strong#2026"]);
+    let o = yidu(
+        &url,
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "office",
+            "--scope",
+            &d,
+            "--name",
+            "张三",
+            "--password",
+            "Strong#2026",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let bad = yidu(&url, &["user", "add", "bob", "--role", "emperor", "--name", "x", "--password", "weak"]);
+    let bad = yidu(
+        &url,
+        &[
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "emperor",
+            "--name",
+            "x",
+            "--password",
+            "weak",
+        ],
+    );
     assert!(!bad.status.success());
     let msg = text(&bad);
     assert!(msg.contains("role") && msg.contains("password"), "{msg}");
@@ -52,11 +89,13 @@ async fn migrate_demo_users_and_audit_verify_from_the_command_line() {
     let o = yidu(&url, &["audit", "verify"]);
     assert!(o.status.success(), "{}", text(&o));
     // Tamper with one record: verify fails and names it.
-    let id: i64 = sqlx::query("SELECT id FROM audit_log WHERE action = 'user.create' ORDER BY id DESC LIMIT 1")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0);
+    let id: i64 = sqlx::query(
+        "SELECT id FROM audit_log WHERE action = 'user.create' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap()
+    .get(0);
     let mut tx = app.db.begin().await.unwrap();
     sqlx::query("UPDATE audit_log SET actor_name = 'someone-else' WHERE id = $1")
         .bind(id)
@@ -66,7 +105,11 @@ async fn migrate_demo_users_and_audit_verify_from_the_command_line() {
     tx.commit().await.unwrap();
     let o = yidu(&url, &["audit", "verify"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains(&format!("record id {id}")), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("record id {id}")),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -84,9 +127,15 @@ fn every_command_has_help() {
         vec!["backup", "--help"],
         vec!["audit", "verify", "--help"],
     ] {
-        let o = Command::new(env!("CARGO_BIN_EXE_yidu")).args(&args).output().unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_yidu"))
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&o.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
 }
 
@@ -96,7 +145,14 @@ async fn table_dump(db: &Db, sql: &str) -> Vec<String> {
         .await
         .unwrap()
         .iter()
-        .map(|r| format!("{}|{}|{}", r.get::<i64, _>(0), r.get::<String, _>(1), r.get::<String, _>(2)))
+        .map(|r| {
+            format!(
+                "{}|{}|{}",
+                r.get::<i64, _>(0),
+                r.get::<String, _>(1),
+                r.get::<String, _>(2)
+            )
+        })
         .collect()
 }
 
@@ -121,18 +177,28 @@ async fn backup_taken_under_writes_is_consistent_and_restores_identical() {
         for i in 0..300 {
             let actor = yidu_audit::Actor::system("test");
             let e = yidu_audit::Entry::new("test.write", "test", i).summary(format!("write {i}"));
-            yidu_audit::service::record_alone(&db, &actor, e).await.unwrap();
+            yidu_audit::service::record_alone(&db, &actor, e)
+                .await
+                .unwrap();
         }
     });
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let path = first.to_str().unwrap().to_string();
-    let o = tokio::task::spawn_blocking(move || yidu(&url, &["backup", &path])).await.unwrap();
+    let o = tokio::task::spawn_blocking(move || yidu(&url, &["backup", &path]))
+        .await
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     writer.await.unwrap();
 
     // The copy is a consistent database: integrity holds and its audit chains verify.
-    let copy = Db::connect(&format!("sqlite://{}", first.display())).await.unwrap();
-    let ok: String = sqlx::query("PRAGMA integrity_check").fetch_one(copy.pool()).await.unwrap().get(0);
+    let copy = Db::connect(&format!("sqlite://{}", first.display()))
+        .await
+        .unwrap();
+    let ok: String = sqlx::query("PRAGMA integrity_check")
+        .fetch_one(copy.pool())
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(ok, "ok");
     let report = yidu_audit::verify(&copy).await.unwrap();
     assert!(report.first_problem.is_none(), "{report:?}");
@@ -141,18 +207,30 @@ async fn backup_taken_under_writes_is_consistent_and_restores_identical() {
     // Once writes stop, a backup equals the live database row for row.
     let second = dir.join("quiet.db");
     let _ = std::fs::remove_file(&second);
-    let o = yidu(&app.config.database_url, &["backup", second.to_str().unwrap()]);
+    let o = yidu(
+        &app.config.database_url,
+        &["backup", second.to_str().unwrap()],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let restored = Db::connect(&format!("sqlite://{}", second.display())).await.unwrap();
+    let restored = Db::connect(&format!("sqlite://{}", second.display()))
+        .await
+        .unwrap();
     for sql in [
         "SELECT id, hash, summary FROM audit_log ORDER BY id",
         "SELECT id, code, name FROM deputies ORDER BY id",
         "SELECT id, username, password_hash FROM users ORDER BY id",
     ] {
-        assert_eq!(table_dump(&app.db, sql).await, table_dump(&restored, sql).await, "{sql}");
+        assert_eq!(
+            table_dump(&app.db, sql).await,
+            table_dump(&restored, sql).await,
+            "{sql}"
+        );
     }
     restored.close().await;
-    let exists = yidu(&app.config.database_url, &["backup", second.to_str().unwrap()]);
+    let exists = yidu(
+        &app.config.database_url,
+        &["backup", second.to_str().unwrap()],
+    );
     assert!(!exists.status.success(), "never overwrites a file");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -161,7 +239,11 @@ async fn backup_taken_under_writes_is_consistent_and_restores_identical() {
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -173,7 +255,14 @@ async fn serve_logs_json_and_shuts_down_gracefully_on_sigterm() {
     let app = TestApp::spawn_empty().await;
     let data = app.config.data_dir.clone();
     let mut child = Command::new(env!("CARGO_BIN_EXE_yidu"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data",
+        ])
         .arg(&data)
         .arg("--database")
         .arg(&app.config.database_url)
@@ -202,7 +291,8 @@ async fn serve_logs_json_and_shuts_down_gracefully_on_sigterm() {
     let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty());
     for l in &lines {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"));
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"));
         assert!(v["level"].is_string(), "{l}");
     }
     assert!(logs.contains("shutting down"), "{logs}");

@@ -56,7 +56,11 @@ impl TestApp {
     /// A fresh database with the demo district and demo accounts.
     pub async fn spawn() -> TestApp {
         let mut app = TestApp::spawn_empty().await;
-        app.demo = Some(yidu_app::demo::load(&app.db, &app.config).await.expect("demo loads"));
+        app.demo = Some(
+            yidu_app::demo::load(&app.db, &app.config)
+                .await
+                .expect("demo loads"),
+        );
         app
     }
 
@@ -76,13 +80,19 @@ impl TestApp {
         .expect("config");
         config.demo_password = PASSWORD.into();
         // Key files and other data-directory files go to a directory of the test's own.
-        let data = std::env::temp_dir().join(format!("yidu-it-data-{}-{}", std::process::id(), rand_tag()));
+        let data = std::env::temp_dir().join(format!(
+            "yidu-it-data-{}-{}",
+            std::process::id(),
+            rand_tag()
+        ));
         std::fs::create_dir_all(&data).expect("data dir");
         config.data_dir = data;
         // Tests that need the demo's history generate it themselves, at the size they need.
         config.demo_history = 0;
         tweak(&mut config);
-        let db = yidu_app::server::connect(&config).await.expect("connect and migrate");
+        let db = yidu_app::server::connect(&config)
+            .await
+            .expect("connect and migrate");
         let state = yidu_app::router::state(db.clone(), &config);
         let router = yidu_app::router::build(state, &config).expect("router");
         TestApp {
@@ -97,7 +107,9 @@ impl TestApp {
     /// Another app instance on the same database (as several `yidu serve` processes
     /// behind a load balancer would be).
     pub async fn second_instance(&self) -> TestApp {
-        let db = yidu_app::server::connect(&self.config).await.expect("connect");
+        let db = yidu_app::server::connect(&self.config)
+            .await
+            .expect("connect");
         let state = yidu_app::router::state(db.clone(), &self.config);
         TestApp {
             router: yidu_app::router::build(state, &self.config).expect("router"),
@@ -112,8 +124,18 @@ impl TestApp {
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.expect("body").to_bytes().to_vec();
-        TestResponse { status, headers, body }
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     fn builder(method: Method, path: &str, token: Option<&str>) -> axum::http::request::Builder {
@@ -125,11 +147,21 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
-        self.request(Self::builder(Method::GET, path, token).body(Body::empty()).unwrap())
-            .await
+        self.request(
+            Self::builder(Method::GET, path, token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
     }
 
-    pub async fn send_json(&self, method: Method, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> TestResponse {
         self.request(
             Self::builder(method, path, token)
                 .header(header::CONTENT_TYPE, "application/json")
@@ -236,8 +268,12 @@ impl Browser<'_> {
     }
 
     pub async fn login(&self, username: &str) -> TestResponse {
-        self.post_form("/login", "/login", &[("username", username), ("password", PASSWORD)])
-            .await
+        self.post_form(
+            "/login",
+            "/login",
+            &[("username", username), ("password", PASSWORD)],
+        )
+        .await
     }
 }
 

@@ -14,17 +14,28 @@ async fn a_session_started_on_one_instance_works_on_another() {
         .body(axum::body::Body::empty())
         .unwrap();
     let r = other.request(req).await;
-    assert_eq!(r.status, 200, "session is in the database, not in process memory");
+    assert_eq!(
+        r.status, 200,
+        "session is in the database, not in process memory"
+    );
 
     // A lockout reached through one instance holds on the other.
     for i in 0..5 {
         let target = if i % 2 == 0 { &app } else { &other };
         target
-            .post_json("/api/v1/auth/login", None, &serde_json::json!({"username": "town1", "password": "bad"}))
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"username": "town1", "password": "bad"}),
+            )
             .await;
     }
     let r = other
-        .post_json("/api/v1/auth/login", None, &serde_json::json!({"username": "town1", "password": crate::helpers::PASSWORD}))
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &serde_json::json!({"username": "town1", "password": crate::helpers::PASSWORD}),
+        )
         .await;
     assert_eq!(r.status, 423);
 }

@@ -43,13 +43,17 @@ async fn submit(app: &TestApp, title: &str) -> i64 {
 }
 
 async fn mv(app: &TestApp, token: &str, id: i64, body: Value) -> (u16, Value) {
-    let r = app.post_json(&format!("/api/v1/opinions/{id}/moves"), Some(token), &body).await;
+    let r = app
+        .post_json(&format!("/api/v1/opinions/{id}/moves"), Some(token), &body)
+        .await;
     let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
     (r.status, v)
 }
 
 async fn status_of(app: &TestApp, token: &str, id: i64) -> String {
-    let r = app.get(&format!("/api/v1/opinions/{id}"), Some(token)).await;
+    let r = app
+        .get(&format!("/api/v1/opinions/{id}"), Some(token))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()["status"].as_str().unwrap().to_string()
 }
@@ -66,32 +70,62 @@ async fn the_whole_loop_through_the_api() {
     // The deputy sees it in their queue and claims it.
     let q = app.get("/api/v1/opinions", Some(&deputy)).await;
     assert_eq!(q.status, 200, "{}", q.text());
-    assert!(q.json()["items"].as_array().unwrap().iter().any(|i| i["id"] == id));
+    assert!(q.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["id"] == id));
     // The unit cannot read an item not assigned to it.
-    assert_eq!(app.get(&format!("/api/v1/opinions/{id}"), Some(&dept)).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/opinions/{id}"), Some(&dept))
+            .await
+            .status,
+        404
+    );
 
-    let (s, v) = mv(&app, &deputy, id, json!({"action": "accept", "level": "township"})).await;
+    let (s, v) = mv(
+        &app,
+        &deputy,
+        id,
+        json!({"action": "accept", "level": "township"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "accepted");
     assert_eq!(v["opinion"]["level"], "township");
     // Wrong state: accepting twice names the state.
     let (s, v) = mv(&app, &deputy, id, json!({"action": "accept"})).await;
     assert_eq!(s, 409, "{v}");
-    assert!(v.to_string().contains("已受理") || v.to_string().contains("accepted"), "{v}");
+    assert!(
+        v.to_string().contains("已受理") || v.to_string().contains("accepted"),
+        "{v}"
+    );
     // Field errors name the field.
     let (s, v) = mv(&app, &deputy, id, json!({"action": "assign"})).await;
     assert!(s == 400 || s == 422, "{s} {v}");
     assert!(v.to_string().contains("unit_id"), "{v}");
 
-    let (s, v) = mv(&app, &deputy, id, json!({"action": "assign", "unit_id": unit, "note": "请尽快处理"})).await;
+    let (s, v) = mv(
+        &app,
+        &deputy,
+        id,
+        json!({"action": "assign", "unit_id": unit, "note": "请尽快处理"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "assigned");
 
     // Masking: the unit now handles it and sees the phone; the office sees it masked.
-    let full = app.get(&format!("/api/v1/opinions/{id}"), Some(&dept)).await.json();
+    let full = app
+        .get(&format!("/api/v1/opinions/{id}"), Some(&dept))
+        .await
+        .json();
     assert_eq!(full["citizen_phone"], PHONE);
     assert_eq!(full["personal_data_visible"], true);
-    let masked = app.get(&format!("/api/v1/opinions/{id}"), Some(&office)).await.json();
+    let masked = app
+        .get(&format!("/api/v1/opinions/{id}"), Some(&office))
+        .await
+        .json();
     let m = masked["citizen_phone"].as_str().unwrap();
     assert!(m.starts_with("138****"), "{m}");
     assert_ne!(m, PHONE);
@@ -109,46 +143,104 @@ async fn the_whole_loop_through_the_api() {
         .clone();
     assert_eq!(notice["read"], false);
     let nid = notice["id"].as_i64().unwrap();
-    assert_eq!(app.post_json(&format!("/api/v1/inbox/{nid}/read"), Some(&deputy), &json!({})).await.status, 404);
-    assert_eq!(app.post_json(&format!("/api/v1/inbox/{nid}/read"), Some(&dept), &json!({})).await.status, 204);
+    assert_eq!(
+        app.post_json(
+            &format!("/api/v1/inbox/{nid}/read"),
+            Some(&deputy),
+            &json!({})
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.post_json(
+            &format!("/api/v1/inbox/{nid}/read"),
+            Some(&dept),
+            &json!({})
+        )
+        .await
+        .status,
+        204
+    );
     let again = app.get("/api/v1/inbox", Some(&dept)).await.json();
-    assert_eq!(again["unread"].as_i64().unwrap(), inbox["unread"].as_i64().unwrap() - 1);
+    assert_eq!(
+        again["unread"].as_i64().unwrap(),
+        inbox["unread"].as_i64().unwrap() - 1
+    );
 
     // The deputy may not take it: that is the unit's move.
     let (s, _) = mv(&app, &deputy, id, json!({"action": "take"})).await;
     assert_eq!(s, 403);
     // Reply before taking: wrong state.
-    let (s, v) = mv(&app, &dept, id, json!({"action": "reply", "note": "已修好"})).await;
+    let (s, v) = mv(
+        &app,
+        &dept,
+        id,
+        json!({"action": "reply", "note": "已修好"}),
+    )
+    .await;
     assert_eq!(s, 409, "{v}");
-    assert!(v.to_string().contains("已交办") || v.to_string().contains("assigned"), "{v}");
+    assert!(
+        v.to_string().contains("已交办") || v.to_string().contains("assigned"),
+        "{v}"
+    );
 
     let (s, v) = mv(&app, &dept, id, json!({"action": "take"})).await;
     assert_eq!((s, v["status"].as_str()), (200, Some("in_progress")), "{v}");
-    let (s, v) = mv(&app, &dept, id, json!({"action": "reply", "note": "路灯已于今日修复"})).await;
+    let (s, v) = mv(
+        &app,
+        &dept,
+        id,
+        json!({"action": "reply", "note": "路灯已于今日修复"}),
+    )
+    .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("replied")), "{v}");
     assert_eq!(v["opinion"]["reply_text"], "路灯已于今日修复");
     assert_eq!(status_of(&app, &office, id).await, "replied");
 
-    let tl = app.get(&format!("/api/v1/opinions/{id}/timeline"), Some(&office)).await;
+    let tl = app
+        .get(&format!("/api/v1/opinions/{id}/timeline"), Some(&office))
+        .await;
     assert_eq!(tl.status, 200);
-    let actions: Vec<String> = tl.json().as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    let actions: Vec<String> = tl
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
     for a in ["accept", "assign", "take", "reply"] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
 
     // The deputy's duty record got the accept and the assignment.
-    let duty: i64 = sqlx::query("SELECT COUNT(*) FROM duty_records WHERE deputy_id = $1 AND object_id = $2")
-        .bind(demo(&app).deputy_id)
-        .bind(id)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0);
+    let duty: i64 =
+        sqlx::query("SELECT COUNT(*) FROM duty_records WHERE deputy_id = $1 AND object_id = $2")
+            .bind(demo(&app).deputy_id)
+            .bind(id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
     assert!(duty >= 2, "duty records: {duty}");
 
     // Unknown items and photos are 404.
-    assert_eq!(app.get("/api/v1/opinions/999999", Some(&office)).await.status, 404);
-    assert_eq!(app.get(&format!("/api/v1/opinions/{id}/photos/999999"), Some(&office)).await.status, 404);
+    assert_eq!(
+        app.get("/api/v1/opinions/999999", Some(&office))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/opinions/{id}/photos/999999"),
+            Some(&office)
+        )
+        .await
+        .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -162,14 +254,27 @@ async fn a_unit_returns_with_a_reason_and_strangers_learn_nothing() {
     let id = submit(&app, "垃圾清运不及时").await;
 
     // The station it came through sees it; the committee and the unit do not.
-    assert_eq!(app.get(&format!("/api/v1/opinions/{id}"), Some(&station)).await.status, 200);
-    assert_eq!(app.get(&format!("/api/v1/opinions/{id}"), Some(&committee)).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/opinions/{id}"), Some(&station))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/opinions/{id}"), Some(&committee))
+            .await
+            .status,
+        404
+    );
     let (s, _) = mv(&app, &dept, id, json!({"action": "accept"})).await;
     assert_eq!(s, 404, "out of scope moves learn nothing");
 
     // A user of another station.
     let admin = app.token("admin").await;
-    let stations = app.get("/api/v1/stations?per_page=100", Some(&admin)).await.json();
+    let stations = app
+        .get("/api/v1/stations?per_page=100", Some(&admin))
+        .await
+        .json();
     let other = stations["items"]
         .as_array()
         .unwrap()
@@ -184,7 +289,11 @@ async fn a_unit_returns_with_a_reason_and_strangers_learn_nothing() {
             &json!({"username": "station2", "display_name": "二号站", "role": "station", "scope_id": other, "password": PASSWORD}),
         )
         .await;
-    assert!(created.status == 200 || created.status == 201, "{}", created.text());
+    assert!(
+        created.status == 200 || created.status == 201,
+        "{}",
+        created.text()
+    );
     let station2 = app.token("station2").await;
     let changed = app
         .post_json(
@@ -196,27 +305,56 @@ async fn a_unit_returns_with_a_reason_and_strangers_learn_nothing() {
     assert_eq!(changed.status, 200, "{}", changed.text());
     let station2 = {
         let r = app
-            .post_json("/api/v1/auth/login", None, &json!({"username": "station2", "password": "Another@2026pass"}))
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                &json!({"username": "station2", "password": "Another@2026pass"}),
+            )
             .await;
         r.json()["token"].as_str().unwrap().to_string()
     };
-    assert_eq!(app.get(&format!("/api/v1/opinions/{id}"), Some(&station2)).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/opinions/{id}"), Some(&station2))
+            .await
+            .status,
+        404
+    );
     let q = app.get("/api/v1/opinions", Some(&station2)).await.json();
     assert!(!q["items"].as_array().unwrap().iter().any(|i| i["id"] == id));
 
     // Return: needs a reason, goes back to accepted without a unit.
     mv(&app, &deputy, id, json!({"action": "accept"})).await;
-    let (s, v) = mv(&app, &deputy, id, json!({"action": "assign", "unit_id": unit})).await;
+    let (s, v) = mv(
+        &app,
+        &deputy,
+        id,
+        json!({"action": "assign", "unit_id": unit}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = mv(&app, &dept, id, json!({"action": "return"})).await;
     assert!(s == 400 || s == 422, "{s} {v}");
     assert!(v.to_string().contains("note"), "{v}");
-    let (s, v) = mv(&app, &dept, id, json!({"action": "return", "note": "不属于本单位职责"})).await;
+    let (s, v) = mv(
+        &app,
+        &dept,
+        id,
+        json!({"action": "return", "note": "不属于本单位职责"}),
+    )
+    .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("accepted")), "{v}");
     assert_eq!(status_of(&app, &deputy, id).await, "accepted");
     // Once returned, the unit no longer sees it.
-    assert_eq!(app.get(&format!("/api/v1/opinions/{id}"), Some(&dept)).await.status, 404);
-    let tl = app.get(&format!("/api/v1/opinions/{id}/timeline"), Some(&deputy)).await.json();
+    assert_eq!(
+        app.get(&format!("/api/v1/opinions/{id}"), Some(&dept))
+            .await
+            .status,
+        404
+    );
+    let tl = app
+        .get(&format!("/api/v1/opinions/{id}/timeline"), Some(&deputy))
+        .await
+        .json();
     assert!(tl.to_string().contains("不属于本单位职责"), "{tl}");
 }
 
@@ -240,7 +378,11 @@ async fn bulk_assignment_is_all_or_nothing_and_the_export_masks() {
     let mut with_bad = ids.clone();
     with_bad.push(extra);
     let r = app
-        .post_json("/api/v1/opinions/bulk-assign", Some(&office), &json!({"ids": with_bad, "unit_id": unit}))
+        .post_json(
+            "/api/v1/opinions/bulk-assign",
+            Some(&office),
+            &json!({"ids": with_bad, "unit_id": unit}),
+        )
         .await;
     assert_eq!(r.status, 409, "{}", r.text());
     let v = r.json();
@@ -250,22 +392,40 @@ async fn bulk_assignment_is_all_or_nothing_and_the_export_masks() {
         assert_eq!(status_of(&app, &office, *id).await, "accepted");
     }
     // Missing unit names the field.
-    let r = app.post_json("/api/v1/opinions/bulk-assign", Some(&office), &json!({"ids": ids})).await;
+    let r = app
+        .post_json(
+            "/api/v1/opinions/bulk-assign",
+            Some(&office),
+            &json!({"ids": ids}),
+        )
+        .await;
     assert!(r.text().contains("unit_id"), "{}", r.text());
 
     let r = app
-        .post_json("/api/v1/opinions/bulk-assign", Some(&office), &json!({"ids": ids, "unit_id": unit, "note": "批量"}))
+        .post_json(
+            "/api/v1/opinions/bulk-assign",
+            Some(&office),
+            &json!({"ids": ids, "unit_id": unit, "note": "批量"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["assigned"], 3);
     for id in &ids {
         assert_eq!(status_of(&app, &office, *id).await, "assigned");
     }
-    let q = app.get("/api/v1/opinions?status=assigned", Some(&dept)).await.json();
+    let q = app
+        .get("/api/v1/opinions?status=assigned", Some(&dept))
+        .await
+        .json();
     assert_eq!(q["total"], 3);
 
     // The export is a real workbook; the office sees phones masked, the unit in full.
-    let r = app.get("/api/v1/opinions/export.xlsx?status=assigned", Some(&office)).await;
+    let r = app
+        .get(
+            "/api/v1/opinions/export.xlsx?status=assigned",
+            Some(&office),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.body.starts_with(b"PK"));
     let rows = sheet_rows(&r.body);
@@ -288,7 +448,10 @@ fn sheet_rows(bytes: &[u8]) -> Vec<Vec<String>> {
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("opens as xlsx");
     let name = wb.sheet_names()[0].clone();
     let range = wb.worksheet_range(&name).expect("sheet");
-    range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
 }
 
 #[tokio::test]
@@ -308,7 +471,11 @@ async fn office_accepts_through_the_pages() {
     assert!(!d.text().contains(PHONE));
     assert!(d.text().contains("value=\"accept\""));
     let r = b
-        .post_form(&detail, &format!("/staff/opinions/{id}/moves"), &[("action", "accept"), ("level", "township"), ("note", "")])
+        .post_form(
+            &detail,
+            &format!("/staff/opinions/{id}/moves"),
+            &[("action", "accept"), ("level", "township"), ("note", "")],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.text());
     assert!(r.location().starts_with(&detail), "{}", r.location());
@@ -316,10 +483,21 @@ async fn office_accepts_through_the_pages() {
     assert!(after.contains("已受理"), "{after}");
     assert!(after.contains("已办理"), "flash");
     // A post without the CSRF token is refused.
-    let r = b.post_form_raw(&format!("/staff/opinions/{id}/moves"), &[("action", "start")]).await;
+    let r = b
+        .post_form_raw(
+            &format!("/staff/opinions/{id}/moves"),
+            &[("action", "start")],
+        )
+        .await;
     assert!(r.status == 403 || r.status == 400, "{}", r.status);
     // Wrong-state moves show the item again with the state named.
-    let r = b.post_form(&detail, &format!("/staff/opinions/{id}/moves"), &[("action", "accept")]).await;
+    let r = b
+        .post_form(
+            &detail,
+            &format!("/staff/opinions/{id}/moves"),
+            &[("action", "accept")],
+        )
+        .await;
     assert_eq!(r.status, 409);
     assert!(r.text().contains("已受理"));
     // The inbox page and the export link work with the session.

@@ -13,12 +13,20 @@ async fn health_readiness_and_metrics() {
     let m = app.get("/metrics", None).await;
     assert_eq!(m.status, 200);
     let text = m.text();
-    assert!(text.contains("yidu_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"), "{text}");
+    assert!(
+        text.contains(
+            "yidu_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
     assert!(text.contains("yidu_http_request_duration_seconds_bucket"));
 
     // Readiness fails when a migration is missing.
     let mut tx = app.db.begin().await.unwrap();
-    sqlx::query("DELETE FROM schema_migrations WHERE version = 2").execute(&mut *tx).await.unwrap();
+    sqlx::query("DELETE FROM schema_migrations WHERE version = 2")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let r = app.get("/readyz", None).await;
     assert_eq!(r.status, 503);
@@ -48,10 +56,21 @@ async fn errors_have_one_shape_and_pages_carry_security_headers() {
     assert_eq!(r.json()["code"], "unauthorized");
     let page = app.get("/", None).await;
     assert_eq!(page.status, 200);
-    let csp = page.headers.get("content-security-policy").unwrap().to_str().unwrap();
+    let csp = page
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
-    assert_eq!(page.headers.get("x-content-type-options").unwrap(), "nosniff");
-    assert!(!page.text().contains("http://") || !page.text().contains("cdn"), "no CDN");
+    assert_eq!(
+        page.headers.get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert!(
+        !page.text().contains("http://") || !page.text().contains("cdn"),
+        "no CDN"
+    );
 }
 
 #[tokio::test]
@@ -80,6 +99,12 @@ async fn assets_are_compiled_in_and_cached_by_hash() {
     let url = yidu_web::assets::css_url();
     let r = app.get(&url, None).await;
     assert_eq!(r.status, 200);
-    assert!(r.headers.get("cache-control").unwrap().to_str().unwrap().contains("immutable"));
+    assert!(r
+        .headers
+        .get("cache-control")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
     assert!(r.text().contains("elder"));
 }

@@ -31,8 +31,15 @@ struct Receiver {
 
 impl Receiver {
     async fn start(fail: u32) -> Receiver {
-        let seen = Arc::new(Mutex::new(Seen { fail, requests: Vec::new() }));
-        async fn hook(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+        let seen = Arc::new(Mutex::new(Seen {
+            fail,
+            requests: Vec::new(),
+        }));
+        async fn hook(
+            State(seen): State<Arc<Mutex<Seen>>>,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> StatusCode {
             let mut s = seen.lock().unwrap();
             if s.fail > 0 {
                 s.fail -= 1;
@@ -41,7 +48,9 @@ impl Receiver {
             s.requests.push((headers, body));
             StatusCode::NO_CONTENT
         }
-        let router = Router::new().route("/hook", axum::routing::post(hook)).with_state(seen.clone());
+        let router = Router::new()
+            .route("/hook", axum::routing::post(hook))
+            .with_state(seen.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -53,7 +62,10 @@ impl Receiver {
     }
 
     fn bodies(&self) -> Vec<Value> {
-        self.requests().iter().map(|(_, b)| serde_json::from_slice(b).unwrap()).collect()
+        self.requests()
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).unwrap())
+            .collect()
     }
 }
 
@@ -64,11 +76,20 @@ fn outbox_router(app: &TestApp) -> Router {
     Router::new()
         .merge(yidu_outbox::api::router())
         .merge(yidu_outbox::pages::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), yidu_web::middleware::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            yidu_web::middleware::shell,
+        ))
         .with_state(state)
 }
 
-async fn call(router: &Router, method: Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    router: &Router,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut b = Request::builder()
         .method(method)
         .uri(path)
@@ -82,8 +103,14 @@ async fn call(router: &Router, method: Method, path: &str, token: &str, body: Op
     };
     let resp = router.clone().oneshot(b.body(body).unwrap()).await.unwrap();
     let status = resp.status().as_u16();
-    let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// Subscribes `url` through the API as the office; returns the secret.
@@ -108,7 +135,11 @@ async fn submit(app: &TestApp, n: u32) -> String {
         body: "小区门口的路灯坏了一个月，晚上看不见路".into(),
         name: "张三".into(),
         // A phone of its own per item: the per-phone rate limit is not under test here.
-        phone: if n == 6 { PHONE.into() } else { format!("139{:08}", 10_000_000 + n) },
+        phone: if n == 6 {
+            PHONE.into()
+        } else {
+            format!("139{:08}", 10_000_000 + n)
+        },
         consent: true,
         ..Default::default()
     };
@@ -151,8 +182,18 @@ async fn a_submission_reaches_a_subscription_signed() {
     assert_eq!(reqs.len(), 1);
     let (headers, body) = &reqs[0];
     let h = |k: &str| headers.get(k).unwrap().to_str().unwrap().to_string();
-    assert!(yidu_outbox::sign::verify(&secret, &h("x-yidu-timestamp"), body, &h("x-yidu-signature")));
-    assert!(!yidu_outbox::sign::verify("whsec_wrong", &h("x-yidu-timestamp"), body, &h("x-yidu-signature")));
+    assert!(yidu_outbox::sign::verify(
+        &secret,
+        &h("x-yidu-timestamp"),
+        body,
+        &h("x-yidu-signature")
+    ));
+    assert!(!yidu_outbox::sign::verify(
+        "whsec_wrong",
+        &h("x-yidu-timestamp"),
+        body,
+        &h("x-yidu-signature")
+    ));
     let v: Value = serde_json::from_slice(body).unwrap();
     assert_eq!(v["topic"], "opinion.submitted");
     assert_eq!(h("x-yidu-topic"), "opinion.submitted");
@@ -181,10 +222,12 @@ async fn a_failing_receiver_gets_the_event_on_the_third_attempt() {
     assert_eq!(d.run_once(t0 + HOUR).await.unwrap().retried, 1);
     assert_eq!(d.run_once(t0 + 3 * HOUR).await.unwrap().delivered, 1);
     assert_eq!(rx.requests().len(), 1);
-    let row = sqlx::query("SELECT attempts, last_error FROM outbound_deliveries WHERE delivered_at IS NOT NULL")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let row = sqlx::query(
+        "SELECT attempts, last_error FROM outbound_deliveries WHERE delivered_at IS NOT NULL",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
     assert_eq!(row.get::<i64, _>(0), 3);
     assert_eq!(row.get::<String, _>(1), "");
 }
@@ -204,14 +247,23 @@ async fn gives_up_after_the_last_attempt_and_keeps_the_row() {
         dead += d.run_once(t0 + i * 2 * HOUR).await.unwrap().dead;
     }
     assert_eq!(dead, 1);
-    let row = sqlx::query("SELECT attempts, last_error FROM outbound_deliveries WHERE dead_at IS NOT NULL")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let row = sqlx::query(
+        "SELECT attempts, last_error FROM outbound_deliveries WHERE dead_at IS NOT NULL",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
     assert_eq!(row.get::<i64, _>(0), 3);
     assert!(row.get::<String, _>(1).contains("500"));
     let token = app.token("office").await;
-    let (_, list) = call(&outbox_router(&app), Method::GET, "/api/v1/webhooks", &token, None).await;
+    let (_, list) = call(
+        &outbox_router(&app),
+        Method::GET,
+        "/api/v1/webhooks",
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(list[0]["dead"], 1);
     assert_eq!(list[0]["pending"], 0);
 }
@@ -232,8 +284,11 @@ async fn nothing_is_lost_across_a_restart() {
     let d = Dispatcher::new(restarted.db.clone(), &OutboundConfig::new(), None);
     let r = d.run_once(t0 + HOUR).await.unwrap();
     assert_eq!(r.delivered, 2, "{r:?}");
-    let mut tracking: Vec<String> =
-        rx.bodies().iter().map(|b| b["payload"]["tracking_no"].as_str().unwrap().to_string()).collect();
+    let mut tracking: Vec<String> = rx
+        .bodies()
+        .iter()
+        .map(|b| b["payload"]["tracking_no"].as_str().unwrap().to_string())
+        .collect();
     tracking.dedup();
     assert_eq!(tracking.len(), 2);
 }
@@ -255,7 +310,10 @@ async fn two_dispatchers_deliver_each_event_once() {
         yidu_db::Backend::Postgres => second.db.clone(),
         yidu_db::Backend::Sqlite => app.db.clone(),
     };
-    let (a, b) = (dispatcher(&app), Dispatcher::new(other_db, &OutboundConfig::new(), None));
+    let (a, b) = (
+        dispatcher(&app),
+        Dispatcher::new(other_db, &OutboundConfig::new(), None),
+    );
     let t = now();
     let run = |d: Dispatcher| async move {
         let mut delivered = 0;
@@ -267,7 +325,11 @@ async fn two_dispatchers_deliver_each_event_once() {
     let (da, db) = tokio::join!(tokio::spawn(run(a)), tokio::spawn(run(b)));
     let (da, db) = (da.unwrap(), db.unwrap());
     assert_eq!(da + db, n as usize, "a {da}, b {db}");
-    let mut ids: Vec<String> = rx.bodies().iter().map(|b| b["event_id"].as_str().unwrap().to_string()).collect();
+    let mut ids: Vec<String> = rx
+        .bodies()
+        .iter()
+        .map(|b| b["event_id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), n as usize);
     ids.sort();
     ids.dedup();
@@ -279,7 +341,7 @@ async fn the_citizen_gets_an_sms_when_replied() {
     let app = TestApp::spawn().await;
     let gateway = Receiver::start(0).await;
     let tracking_no = submit(&app, 6).await; // with PHONE
-    // Only the reply matters here: put the event the reply move writes into the outbox.
+                                             // Only the reply matters here: put the event the reply move writes into the outbox.
     let mut tx = app.db.begin().await.unwrap();
     sqlx::query("INSERT INTO outbox (event_id, topic, payload, created_at, attempts, next_attempt_at) VALUES ($1, 'opinion.replied', $2, $3, 0, $3)")
         .bind("evt-replied-test")
@@ -302,13 +364,17 @@ async fn the_citizen_gets_an_sms_when_replied() {
     let v: Value = serde_json::from_slice(&reqs[0].1).unwrap();
     assert_eq!(v["phone"], PHONE);
     let text = v["text"].as_str().unwrap();
-    assert!(text.contains("已答复") && text.contains(&tracking_no), "{text}");
+    assert!(
+        text.contains("已答复") && text.contains(&tracking_no),
+        "{text}"
+    );
     // The phone is never stored in the clear in the delivery row.
-    let target: String = sqlx::query("SELECT target FROM outbound_deliveries WHERE channel = 'sms'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0);
+    let target: String =
+        sqlx::query("SELECT target FROM outbound_deliveries WHERE channel = 'sms'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
     assert!(!target.contains(PHONE));
 }
 
@@ -321,11 +387,25 @@ async fn only_admin_and_office_manage_subscriptions_and_it_is_audited() {
         let (s, _) = call(&router, Method::GET, "/api/v1/webhooks", &token, None).await;
         assert_eq!(s, 403, "{user} lists");
         let body = json!({"name": "x", "url": "https://example.org/hook"});
-        let (s, _) = call(&router, Method::POST, "/api/v1/webhooks", &token, Some(body)).await;
+        let (s, _) = call(
+            &router,
+            Method::POST,
+            "/api/v1/webhooks",
+            &token,
+            Some(body),
+        )
+        .await;
         assert_eq!(s, 403, "{user} creates");
     }
     let office = app.token("office").await;
-    let (s, v) = call(&router, Method::POST, "/api/v1/webhooks", &office, Some(json!({"name": "", "url": "ftp://x"}))).await;
+    let (s, v) = call(
+        &router,
+        Method::POST,
+        "/api/v1/webhooks",
+        &office,
+        Some(json!({"name": "", "url": "ftp://x"})),
+    )
+    .await;
     assert_eq!(s, 422, "{v}");
     let (s, created) = call(
         &router,
@@ -341,24 +421,49 @@ async fn only_admin_and_office_manage_subscriptions_and_it_is_audited() {
     assert_eq!(created["topics"], "*");
     let (s, list) = call(&router, Method::GET, "/api/v1/webhooks", &office, None).await;
     assert_eq!(s, 200);
-    assert!(list[0].get("secret").is_none(), "the secret is never listed");
+    assert!(
+        list[0].get("secret").is_none(),
+        "the secret is never listed"
+    );
     let deputy = app.token("deputy1").await;
-    let (s, _) = call(&router, Method::DELETE, &format!("/api/v1/webhooks/{id}"), &deputy, None).await;
+    let (s, _) = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/v1/webhooks/{id}"),
+        &deputy,
+        None,
+    )
+    .await;
     assert_eq!(s, 403);
     let admin = app.token("admin").await;
-    let (s, _) = call(&router, Method::DELETE, &format!("/api/v1/webhooks/{id}"), &admin, None).await;
+    let (s, _) = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/v1/webhooks/{id}"),
+        &admin,
+        None,
+    )
+    .await;
     assert_eq!(s, 204);
-    let (s, _) = call(&router, Method::DELETE, &format!("/api/v1/webhooks/{id}"), &admin, None).await;
+    let (s, _) = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/v1/webhooks/{id}"),
+        &admin,
+        None,
+    )
+    .await;
     assert_eq!(s, 409);
-    let actions: Vec<String> =
-        sqlx::query("SELECT action FROM audit_log WHERE object_type = 'webhook' AND object_id = $1 ORDER BY id")
-            .bind(id.to_string())
-            .fetch_all(app.db.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+    let actions: Vec<String> = sqlx::query(
+        "SELECT action FROM audit_log WHERE object_type = 'webhook' AND object_id = $1 ORDER BY id",
+    )
+    .bind(id.to_string())
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
     assert_eq!(actions, ["webhook.create", "webhook.revoke"]);
     // The staff page lists it with its health.
     let (s, _) = call(&router, Method::GET, "/staff/webhooks", &office, None).await;

@@ -5,7 +5,15 @@ use crate::helpers::TestApp;
 use serde_json::{json, Value};
 use yidu_db::Row;
 
-const ROLES: [&str; 7] = ["admin", "office", "town1", "station1", "deputy1", "dept1", "committee1"];
+const ROLES: [&str; 7] = [
+    "admin",
+    "office",
+    "town1",
+    "station1",
+    "deputy1",
+    "dept1",
+    "committee1",
+];
 
 struct Fixture {
     town_community: i64,
@@ -20,7 +28,12 @@ struct Fixture {
 }
 
 async fn one(app: &TestApp, sql: &str, a: i64) -> i64 {
-    sqlx::query(sql).bind(a).fetch_one(app.db.pool()).await.unwrap().get(0)
+    sqlx::query(sql)
+        .bind(a)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0)
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -32,9 +45,24 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .unwrap()
         .get(0);
-    let other_township = one(app, "SELECT MIN(id) FROM regions WHERE level = 'township' AND id <> $1", township).await;
-    let town_community = one(app, "SELECT MIN(id) FROM regions WHERE level = 'community' AND parent_id = $1", township).await;
-    let other_community = one(app, "SELECT MIN(id) FROM regions WHERE level = 'community' AND parent_id = $1", other_township).await;
+    let other_township = one(
+        app,
+        "SELECT MIN(id) FROM regions WHERE level = 'township' AND id <> $1",
+        township,
+    )
+    .await;
+    let town_community = one(
+        app,
+        "SELECT MIN(id) FROM regions WHERE level = 'community' AND parent_id = $1",
+        township,
+    )
+    .await;
+    let other_community = one(
+        app,
+        "SELECT MIN(id) FROM regions WHERE level = 'community' AND parent_id = $1",
+        other_township,
+    )
+    .await;
     let station_out: i64 = sqlx::query(
         "SELECT MIN(s.id) FROM stations s JOIN regions r ON r.id = s.region_id WHERE r.path LIKE $1 AND s.id <> $2",
     )
@@ -68,7 +96,10 @@ async fn fixture(app: &TestApp) -> Fixture {
 }
 
 fn check(role: &str, what: &str, got: u16, allowed: &[u16], body: &str) {
-    assert!(allowed.contains(&got), "{role} {what}: got {got}, expected one of {allowed:?}: {body}");
+    assert!(
+        allowed.contains(&got),
+        "{role} {what}: got {got}, expected one of {allowed:?}: {body}"
+    );
 }
 
 #[tokio::test]
@@ -127,8 +158,14 @@ async fn reads_are_scoped_for_every_role() {
         check(role, "district unit", st, &[200], &body);
         // Phones: only staff whose scope covers the deputy, and the deputy, see them.
         if st == 200 && role == "committee1" {
-            let d = app.get(&format!("/api/v1/deputies/{}", f.deputy_in), Some(&t)).await.json();
-            assert!(d.get("phone").is_none(), "committee staff see no phones: {d}");
+            let d = app
+                .get(&format!("/api/v1/deputies/{}", f.deputy_in), Some(&t))
+                .await
+                .json();
+            assert!(
+                d.get("phone").is_none(),
+                "committee staff see no phones: {d}"
+            );
         }
     }
 }
@@ -156,7 +193,13 @@ async fn writes_are_scoped_for_every_role() {
             "admin" | "office" | "town1" => &[200, 201],
             _ => &[403],
         };
-        check(role, "create community in town1's township", r.status, expected, &r.text());
+        check(
+            role,
+            "create community in town1's township",
+            r.status,
+            expected,
+            &r.text(),
+        );
         // Create one in another township.
         let r = app
             .post_json(
@@ -169,23 +212,57 @@ async fn writes_are_scoped_for_every_role() {
             "admin" | "office" => &[200, 201],
             _ => &[403, 404, 422],
         };
-        check(role, "create community in another township", r.status, expected, &r.text());
+        check(
+            role,
+            "create community in another township",
+            r.status,
+            expected,
+            &r.text(),
+        );
         // Create a deputy in and out of scope.
-        let r = app.post_json("/api/v1/deputies", Some(&t), &deputy_body(f.town_community, &format!("甲{role}"))).await;
+        let r = app
+            .post_json(
+                "/api/v1/deputies",
+                Some(&t),
+                &deputy_body(f.town_community, &format!("甲{role}")),
+            )
+            .await;
         let expected: &[u16] = match role {
             "admin" | "office" | "town1" => &[200, 201],
             _ => &[403],
         };
-        check(role, "create deputy in scope", r.status, expected, &r.text());
-        let r = app.post_json("/api/v1/deputies", Some(&t), &deputy_body(f.other_community, &format!("乙{role}"))).await;
+        check(
+            role,
+            "create deputy in scope",
+            r.status,
+            expected,
+            &r.text(),
+        );
+        let r = app
+            .post_json(
+                "/api/v1/deputies",
+                Some(&t),
+                &deputy_body(f.other_community, &format!("乙{role}")),
+            )
+            .await;
         let expected: &[u16] = match role {
             "admin" | "office" => &[200, 201],
             _ => &[403, 404, 422],
         };
-        check(role, "create deputy out of scope", r.status, expected, &r.text());
+        check(
+            role,
+            "create deputy out of scope",
+            r.status,
+            expected,
+            &r.text(),
+        );
         // Edit a deputy elsewhere.
         let r = app
-            .patch_json(&format!("/api/v1/deputies/{}", f.deputy_out), Some(&t), &json!({"duties": "改"}))
+            .patch_json(
+                &format!("/api/v1/deputies/{}", f.deputy_out),
+                Some(&t),
+                &json!({"duties": "改"}),
+            )
             .await;
         let expected: &[u16] = match role {
             "admin" | "office" => &[200],
@@ -194,7 +271,11 @@ async fn writes_are_scoped_for_every_role() {
         check(role, "edit deputy elsewhere", r.status, expected, &r.text());
         // Edit the unit's contacts: the unit's own handler may.
         let r = app
-            .patch_json(&format!("/api/v1/units/{}", f.unit), Some(&t), &json!({"contact_name": format!("联系人{role}")}))
+            .patch_json(
+                &format!("/api/v1/units/{}", f.unit),
+                Some(&t),
+                &json!({"contact_name": format!("联系人{role}")}),
+            )
             .await;
         let expected: &[u16] = match role {
             "admin" | "office" | "dept1" => &[200],
@@ -203,13 +284,23 @@ async fn writes_are_scoped_for_every_role() {
         check(role, "edit unit contacts", r.status, expected, &r.text());
         // Retire a station elsewhere.
         let r = app
-            .post_json(&format!("/api/v1/stations/{}/retire", f.station_out), Some(&t), &json!({}))
+            .post_json(
+                &format!("/api/v1/stations/{}/retire", f.station_out),
+                Some(&t),
+                &json!({}),
+            )
             .await;
         let expected: &[u16] = match role {
             "admin" | "office" => &[200, 409],
             _ => &[403, 404],
         };
-        check(role, "retire a station elsewhere", r.status, expected, &r.text());
+        check(
+            role,
+            "retire a station elsewhere",
+            r.status,
+            expected,
+            &r.text(),
+        );
     }
     // No request above left a half-written row or a broken audit chain.
     let report = yidu_audit::verify(&app.db).await.unwrap();
@@ -230,7 +321,11 @@ async fn anonymous_callers_get_401_everywhere() {
         assert_eq!(app.get(path, None).await.status, 401, "{path}");
     }
     let r = app
-        .post_json("/api/v1/regions", None, &json!({"parent_id": 1, "level": "community", "name": "x"}))
+        .post_json(
+            "/api/v1/regions",
+            None,
+            &json!({"parent_id": 1, "level": "community", "name": "x"}),
+        )
         .await;
     assert_eq!(r.status, 401);
 }

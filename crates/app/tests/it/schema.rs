@@ -29,24 +29,31 @@ async fn sqlite_schema(db: &Db) -> (Schema, Vec<String>) {
         .unwrap();
     for t in tables {
         let name: String = t.get(0);
-        let cols = sqlx::query(&format!("SELECT name, type, \"notnull\", pk FROM pragma_table_info('{name}')"))
-            .fetch_all(db.pool())
-            .await
-            .unwrap();
+        let cols = sqlx::query(&format!(
+            "SELECT name, type, \"notnull\", pk FROM pragma_table_info('{name}')"
+        ))
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
         let mut m = BTreeMap::new();
         for c in cols {
             let not_null = c.get::<i64, _>(2) != 0 || c.get::<i64, _>(3) != 0;
-            m.insert(c.get::<String, _>(0), (type_class(&c.get::<String, _>(1)), not_null));
+            m.insert(
+                c.get::<String, _>(0),
+                (type_class(&c.get::<String, _>(1)), not_null),
+            );
         }
         schema.insert(name, m);
     }
-    let idx = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
-        .fetch_all(db.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>(0))
-        .collect();
+    let idx = sqlx::query(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect();
     (schema, idx)
 }
 
@@ -60,10 +67,13 @@ async fn postgres_schema(db: &Db) -> (Schema, Vec<String>) {
     .await
     .unwrap();
     for c in cols {
-        schema
-            .entry(c.get::<String, _>(0))
-            .or_default()
-            .insert(c.get::<String, _>(1), (type_class(&c.get::<String, _>(2)), c.get::<String, _>(3) == "NO"));
+        schema.entry(c.get::<String, _>(0)).or_default().insert(
+            c.get::<String, _>(1),
+            (
+                type_class(&c.get::<String, _>(2)),
+                c.get::<String, _>(3) == "NO",
+            ),
+        );
     }
     // Indexes created by CREATE INDEX (not those behind primary keys and UNIQUE columns).
     let idx = sqlx::query(
@@ -83,7 +93,9 @@ async fn postgres_schema(db: &Db) -> (Schema, Vec<String>) {
 async fn sqlite_and_postgres_schemas_stay_in_step() {
     let pg_server = match yidu_db::testing::postgres_server() {
         Some(s) => s,
-        None if std::env::var("CI").as_deref() == Ok("true") => "postgres://postgres@127.0.0.1:5432/test".into(),
+        None if std::env::var("CI").as_deref() == Ok("true") => {
+            "postgres://postgres@127.0.0.1:5432/test".into()
+        }
         None => {
             eprintln!("schema parity needs PostgreSQL: set YIDU_TEST_POSTGRES (CI always runs it)");
             return;
@@ -92,13 +104,19 @@ async fn sqlite_and_postgres_schemas_stay_in_step() {
     let (lite_url, _lg) = yidu_db::testing::fresh_sqlite_url().unwrap();
     let lite = Db::connect(&lite_url).await.unwrap();
     migrate::run(&lite).await.unwrap();
-    let (pg_url, _g) = yidu_db::testing::fresh_postgres_url(&pg_server).await.expect("PostgreSQL reachable");
+    let (pg_url, _g) = yidu_db::testing::fresh_postgres_url(&pg_server)
+        .await
+        .expect("PostgreSQL reachable");
     let pg = Db::connect(&pg_url).await.unwrap();
     migrate::run(&pg).await.unwrap();
 
     let (ls, li) = sqlite_schema(&lite).await;
     let (ps, pi) = postgres_schema(&pg).await;
-    assert_eq!(ls.keys().collect::<Vec<_>>(), ps.keys().collect::<Vec<_>>(), "same tables");
+    assert_eq!(
+        ls.keys().collect::<Vec<_>>(),
+        ps.keys().collect::<Vec<_>>(),
+        "same tables"
+    );
     for (table, cols) in &ls {
         assert_eq!(cols, &ps[table], "columns of {table}");
     }

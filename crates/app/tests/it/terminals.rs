@@ -13,7 +13,10 @@ async fn a_deputy_logs_in_to_their_own_page_with_their_code() {
     let page = b.get("/deputy").await;
     assert_eq!(page.status, 200);
     let html = page.text();
-    assert!(html.contains(&format!("/c/d/{}/qr.svg", s.deputy_code)), "shows the deputy's own code");
+    assert!(
+        html.contains(&format!("/c/d/{}/qr.svg", s.deputy_code)),
+        "shows the deputy's own code"
+    );
     assert!(html.contains("face-deputy"));
     // Staff are sent to their desk instead.
     let staff = app.browser();
@@ -35,14 +38,24 @@ async fn public_code_pages_show_duties_but_no_contact_data() {
     assert_eq!(page.status, 200);
     let html = page.text();
     assert!(html.contains(&name));
-    assert!(!phone.is_empty() && !html.contains(&phone), "no phone number on a public page");
+    assert!(
+        !phone.is_empty() && !html.contains(&phone),
+        "no phone number on a public page"
+    );
     let station = app.get(&format!("/c/s/{}", s.station_code), None).await;
     assert_eq!(station.status, 200);
-    assert!(station.text().contains(&name), "the station lists its deputies");
-    let svg = app.get(&format!("/c/d/{}/qr.svg", s.deputy_code), None).await;
+    assert!(
+        station.text().contains(&name),
+        "the station lists its deputies"
+    );
+    let svg = app
+        .get(&format!("/c/d/{}/qr.svg", s.deputy_code), None)
+        .await;
     assert_eq!(svg.status, 200);
     assert!(svg.text().contains("<svg"));
-    let png = app.get(&format!("/c/s/{}/qr.png", s.station_code), None).await;
+    let png = app
+        .get(&format!("/c/s/{}/qr.png", s.station_code), None)
+        .await;
     assert_eq!(&png.body[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(app.get("/c/d/NOSUCHCODE", None).await.status, 404);
 }

@@ -378,6 +378,8 @@ async fn the_command_line_imports_and_exports_users() {
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_yidu"))
             .args(args)
+            .arg("--data")
+            .arg(&app.config.data_dir)
             .arg("--database")
             .arg(&app.config.database_url)
             .env("YIDU_LOG", "warn")

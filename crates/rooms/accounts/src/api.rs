@@ -32,8 +32,27 @@ pub fn router(config: crate::AccountsConfig) -> Router<AppState> {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(login, logout, me, change_password, list_users, create_user, get_user, update_user, reset_password),
-    components(schemas(LoginRequest, LoginResponse, NewUser, User, PasswordChange, UserUpdate, PasswordReset, Principal))
+    paths(
+        login,
+        logout,
+        me,
+        change_password,
+        list_users,
+        create_user,
+        get_user,
+        update_user,
+        reset_password
+    ),
+    components(schemas(
+        LoginRequest,
+        LoginResponse,
+        NewUser,
+        User,
+        PasswordChange,
+        UserUpdate,
+        PasswordReset,
+        Principal
+    ))
 )]
 pub struct AccountsApi;
 
@@ -66,8 +85,16 @@ async fn login(
     meta: RequestMeta,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<LoginResponse> {
-    let p = service::authenticate(&state.db, &acc.config, &req.username, &req.password, &meta.client).await?;
-    let (token, expires_at) = service::issue_token(&state.db, &acc.config, &p, "api-login", &meta.client).await?;
+    let p = service::authenticate(
+        &state.db,
+        &acc.config,
+        &req.username,
+        &req.password,
+        &meta.client,
+    )
+    .await?;
+    let (token, expires_at) =
+        service::issue_token(&state.db, &acc.config, &p, "api-login", &meta.client).await?;
     Ok(Json(LoginResponse {
         token,
         expires_at,
@@ -117,14 +144,25 @@ async fn change_password(
     meta: RequestMeta,
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> ApiResult<serde_json::Value> {
-    service::change_own_password(&state.db, &p, &meta.client, &req.old_password, &req.new_password).await?;
+    service::change_own_password(
+        &state.db,
+        &p,
+        &meta.client,
+        &req.old_password,
+        &req.new_password,
+    )
+    .await?;
     Ok(Json(serde_json::json!({"status": "changed"})))
 }
 
 /// Users within the caller's scope.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(PageQuery),
     responses((status = 200, body = Page<User>), (status = 403, body = yidu_web::error::ErrorBody)), security(("bearer" = [])))]
-async fn list_users(State(state): State<AppState>, ApiUser(p): ApiUser, Query(q): Query<PageQuery>) -> ApiResult<Page<User>> {
+async fn list_users(
+    State(state): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Page<User>> {
     Ok(Json(service::list_users(&state.db, &p, &q).await?))
 }
 
@@ -138,12 +176,18 @@ async fn create_user(
     meta: RequestMeta,
     ApiJson(req): ApiJson<NewUser>,
 ) -> ApiResult<User> {
-    Ok(Json(service::create_user(&state.db, &p, &meta.client, &req, true).await?))
+    Ok(Json(
+        service::create_user(&state.db, &p, &meta.client, &req, true).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 404, body = yidu_web::error::ErrorBody)), security(("bearer" = [])))]
-async fn get_user(State(state): State<AppState>, ApiUser(p): ApiUser, Path(id): Path<i64>) -> ApiResult<User> {
+async fn get_user(
+    State(state): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<User> {
     Ok(Json(service::get_user(&state.db, &p, id).await?))
 }
 
@@ -164,7 +208,9 @@ async fn update_user(
     ApiJson(req): ApiJson<UserUpdate>,
 ) -> ApiResult<User> {
     if req.display_name.is_none() && req.disabled.is_none() {
-        return Err(AppError::field("display_name", "没有要修改的内容", "nothing to change").into());
+        return Err(
+            AppError::field("display_name", "没有要修改的内容", "nothing to change").into(),
+        );
     }
     let mut user = service::get_user(&state.db, &p, id).await?;
     if let Some(name) = &req.display_name {

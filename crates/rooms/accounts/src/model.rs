@@ -83,7 +83,11 @@ impl NewPassword {
             ));
         }
         if s.chars().count() > 128 {
-            return Err(AppError::field(field, "密码过长（最多 128 位）", "password too long (128 at most)"));
+            return Err(AppError::field(
+                field,
+                "密码过长（最多 128 位）",
+                "password too long (128 at most)",
+            ));
         }
         Ok(NewPassword(s.to_string()))
     }
@@ -152,7 +156,10 @@ mod tests {
     fn password_policy() {
         assert!(NewPassword::parse("p", "Abcdefg1").is_ok());
         assert!(NewPassword::parse("p", "abcdefg1!").is_ok());
-        assert!(NewPassword::parse("p", "abcdefgh1").is_err(), "two classes only");
+        assert!(
+            NewPassword::parse("p", "abcdefgh1").is_err(),
+            "two classes only"
+        );
         assert!(NewPassword::parse("p", "Ab1!").is_err(), "too short");
         match NewPassword::parse("new_password", "short") {
             Err(AppError::Validation(v)) => assert_eq!(v[0].field, "new_password"),

@@ -98,7 +98,15 @@ async fn login_submit(
     CsrfToken(csrf): CsrfToken,
     PageForm(form): PageForm<LoginForm>,
 ) -> PageResult {
-    match service::authenticate(&state.db, &acc.config, &form.username, &form.password, &meta.client).await {
+    match service::authenticate(
+        &state.db,
+        &acc.config,
+        &form.username,
+        &form.password,
+        &meta.client,
+    )
+    .await
+    {
         Ok(p) => {
             let (token, _csrf) = service::start_session(&state.db, &p, &meta.client).await?;
             let to = if p.must_change_password {
@@ -109,7 +117,13 @@ async fn login_submit(
             let mut resp = Redirect::to(&to).into_response();
             resp.headers_mut().append(
                 header::SET_COOKIE,
-                cookies::set(cookies::SESSION, &token, None, true, state.config.secure_cookies),
+                cookies::set(
+                    cookies::SESSION,
+                    &token,
+                    None,
+                    true,
+                    state.config.secure_cookies,
+                ),
             );
             Ok(resp)
         }
@@ -121,7 +135,8 @@ async fn login_submit(
                     (m.zh, m.en)
                 }
             };
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let shell = Shell::public(&meta, &csrf, meta.lang.pick("登录", "Log in"));
             render(
                 LoginPage {
@@ -137,14 +152,25 @@ async fn login_submit(
     }
 }
 
-async fn logout(State(state): State<AppState>, meta: RequestMeta, user: PageUser, headers: axum::http::HeaderMap) -> PageResult {
+async fn logout(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    user: PageUser,
+    headers: axum::http::HeaderMap,
+) -> PageResult {
     if let Some(token) = cookies::get(&headers, cookies::SESSION) {
         service::end_session(&state.db, token, &Actor::new(&user.principal, &meta.client)).await?;
     }
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
-        cookies::set(cookies::SESSION, "", Some(0), true, state.config.secure_cookies),
+        cookies::set(
+            cookies::SESSION,
+            "",
+            Some(0),
+            true,
+            state.config.secure_cookies,
+        ),
     );
     Ok(resp)
 }
@@ -160,7 +186,14 @@ struct PasswordPage {
 async fn password_page(meta: RequestMeta, user: PageUser) -> PageResult {
     let forced = user.principal.must_change_password;
     let shell = Shell::for_user(&meta, &user, meta.lang.pick("修改密码", "Change password"));
-    render(PasswordPage { shell, forced, errors: vec![] }, StatusCode::OK)
+    render(
+        PasswordPage {
+            shell,
+            forced,
+            errors: vec![],
+        },
+        StatusCode::OK,
+    )
 }
 
 #[derive(Deserialize)]
@@ -177,16 +210,35 @@ async fn password_submit(
     PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult {
     let result = if form.new_password != form.confirm_password {
-        Err(AppError::field("confirm_password", "两次输入的新密码不一致", "the two new passwords differ"))
+        Err(AppError::field(
+            "confirm_password",
+            "两次输入的新密码不一致",
+            "the two new passwords differ",
+        ))
     } else {
-        service::change_own_password(&state.db, &user.principal, &meta.client, &form.old_password, &form.new_password).await
+        service::change_own_password(
+            &state.db,
+            &user.principal,
+            &meta.client,
+            &form.old_password,
+            &form.new_password,
+        )
+        .await
     };
     match result {
         Ok(()) => Ok(Redirect::to(home_of(user.principal.role)).into_response()),
         Err(AppError::Validation(errors)) => {
             let forced = user.principal.must_change_password;
-            let shell = Shell::for_user(&meta, &user, meta.lang.pick("修改密码", "Change password"));
-            render(PasswordPage { shell, forced, errors }, StatusCode::UNPROCESSABLE_ENTITY)
+            let shell =
+                Shell::for_user(&meta, &user, meta.lang.pick("修改密码", "Change password"));
+            render(
+                PasswordPage {
+                    shell,
+                    forced,
+                    errors,
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(e) => Err(e.into()),
     }
@@ -200,7 +252,12 @@ struct UsersPage {
     me: i64,
 }
 
-async fn users_page(State(state): State<AppState>, meta: RequestMeta, user: PageUser, Query(q): Query<PageQuery>) -> PageResult {
+async fn users_page(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    user: PageUser,
+    Query(q): Query<PageQuery>,
+) -> PageResult {
     let page = service::list_users(&state.db, &user.principal, &q).await?;
     let me = user.principal.user_id;
     let shell = Shell::for_user(&meta, &user, meta.lang.pick("用户", "Users"));
@@ -244,7 +301,15 @@ async fn new_user_page(meta: RequestMeta, user: PageUser) -> PageResult {
         return Err(AppError::Forbidden.into());
     }
     let shell = Shell::for_user(&meta, &user, meta.lang.pick("新建用户", "New user"));
-    render(NewUserPage { shell, roles, form: NewUserForm::default(), errors: vec![] }, StatusCode::OK)
+    render(
+        NewUserPage {
+            shell,
+            roles,
+            form: NewUserForm::default(),
+            errors: vec![],
+        },
+        StatusCode::OK,
+    )
 }
 
 async fn new_user_submit(
@@ -254,9 +319,17 @@ async fn new_user_submit(
     PageForm(form): PageForm<NewUserForm>,
 ) -> PageResult {
     let scope_id = form.scope_id.trim();
-    let parsed_scope = if scope_id.is_empty() { Ok(None) } else { scope_id.parse::<i64>().map(Some) };
+    let parsed_scope = if scope_id.is_empty() {
+        Ok(None)
+    } else {
+        scope_id.parse::<i64>().map(Some)
+    };
     let result = match parsed_scope {
-        Err(_) => Err(AppError::field("scope_id", "所属范围编号应为数字", "scope id must be a number")),
+        Err(_) => Err(AppError::field(
+            "scope_id",
+            "所属范围编号应为数字",
+            "scope id must be a number",
+        )),
         Ok(scope) => {
             let input = NewUser {
                 username: form.username.clone(),
@@ -273,19 +346,40 @@ async fn new_user_submit(
         Err(AppError::Validation(errors)) => {
             let roles = creatable_roles(user.principal.role);
             let shell = Shell::for_user(&meta, &user, meta.lang.pick("新建用户", "New user"));
-            let form = NewUserForm { password: String::new(), ..form };
-            render(NewUserPage { shell, roles, form, errors }, StatusCode::UNPROCESSABLE_ENTITY)
+            let form = NewUserForm {
+                password: String::new(),
+                ..form
+            };
+            render(
+                NewUserPage {
+                    shell,
+                    roles,
+                    form,
+                    errors,
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn disable_user(State(state): State<AppState>, meta: RequestMeta, user: PageUser, Path(id): Path<i64>) -> PageResult {
+async fn disable_user(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    user: PageUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     service::set_disabled(&state.db, &user.principal, &meta.client, id, true).await?;
     Ok(Redirect::to("/staff/users").into_response())
 }
 
-async fn enable_user(State(state): State<AppState>, meta: RequestMeta, user: PageUser, Path(id): Path<i64>) -> PageResult {
+async fn enable_user(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    user: PageUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     service::set_disabled(&state.db, &user.principal, &meta.client, id, false).await?;
     Ok(Redirect::to("/staff/users").into_response())
 }

@@ -1,17 +1,21 @@
 //! Account use cases. Every function that acts for someone checks the actor's role and
 //! scope itself; pages, APIs and the CLI only call these.
 
-use crate::model::{parse_display_name, parse_role, AccountsConfig, NewPassword, NewUser, User, Username};
+use crate::model::{
+    parse_display_name, parse_role, AccountsConfig, NewPassword, NewUser, User, Username,
+};
 use crate::store::{self, InsertUser};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use yidu_audit::{Actor, Entry};
 use yidu_db::{AnyConnection, Db};
-use yidu_registry::scope::ScopeRegion;
 use yidu_kernel::error::Problems;
 use yidu_kernel::{clock::now_ms, AppError, AppResult, Msg, Page, PageQuery, Principal, Role};
+use yidu_registry::scope::ScopeRegion;
 use yidu_web::auth::BoxFut;
 use yidu_web::Authenticator;
 
@@ -107,18 +111,27 @@ pub async fn authenticate(
     }
     if row.user.disabled {
         dummy_verify(password).await;
-        return Err(AppError::field("username", "该账号已停用", "this account is disabled"));
+        return Err(AppError::field(
+            "username",
+            "该账号已停用",
+            "this account is disabled",
+        ));
     }
     if !verify_password(&row.password_hash, password).await {
         let failures = row.failed_logins + 1;
         let mut tx = db.begin().await?;
         let locked = failures >= cfg.max_failures;
         if locked {
-            store::record_failure(&mut tx, row.user.id, 0, now + cfg.lockout_minutes * MINUTE).await?;
-            yidu_audit::record(&mut tx, &actor, user_entry("user.locked", &row.user).summary(format!(
-                "{failures} failed logins; locked for {} min",
-                cfg.lockout_minutes
-            )))
+            store::record_failure(&mut tx, row.user.id, 0, now + cfg.lockout_minutes * MINUTE)
+                .await?;
+            yidu_audit::record(
+                &mut tx,
+                &actor,
+                user_entry("user.locked", &row.user).summary(format!(
+                    "{failures} failed logins; locked for {} min",
+                    cfg.lockout_minutes
+                )),
+            )
             .await?;
         } else {
             store::record_failure(&mut tx, row.user.id, failures, 0).await?;
@@ -128,7 +141,10 @@ pub async fn authenticate(
         if locked {
             return Err(AppError::Locked(Msg::new(
                 format!("登录失败次数过多，账号已锁定 {} 分钟", cfg.lockout_minutes),
-                format!("Too many failed logins: the account is locked for {} min", cfg.lockout_minutes),
+                format!(
+                    "Too many failed logins: the account is locked for {} min",
+                    cfg.lockout_minutes
+                ),
             )));
         }
         return Err(wrong_credentials());
@@ -145,7 +161,15 @@ pub async fn start_session(db: &Db, p: &Principal, client: &str) -> AppResult<(S
     let token = random_hex(32);
     let csrf = random_hex(24);
     let mut tx = db.begin().await?;
-    store::insert_session(&mut tx, &sha256_hex(&token), p.user_id, &csrf, client, now_ms()).await?;
+    store::insert_session(
+        &mut tx,
+        &sha256_hex(&token),
+        p.user_id,
+        &csrf,
+        client,
+        now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok((token, csrf))
 }
@@ -153,19 +177,31 @@ pub async fn start_session(db: &Db, p: &Principal, client: &str) -> AppResult<(S
 pub async fn end_session(db: &Db, token: &str, actor: &Actor) -> AppResult<()> {
     let mut tx = db.begin().await?;
     if store::delete_session(&mut tx, &sha256_hex(token)).await? > 0 {
-        yidu_audit::record(&mut tx, actor, Entry::new("user.logout", "user", actor.user_id)).await?;
+        yidu_audit::record(
+            &mut tx,
+            actor,
+            Entry::new("user.logout", "user", actor.user_id),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 /// Issues an API bearer token; returns (token, expiry in UTC ms).
-pub async fn issue_token(db: &Db, cfg: &AccountsConfig, p: &Principal, name: &str, client: &str) -> AppResult<(String, i64)> {
+pub async fn issue_token(
+    db: &Db,
+    cfg: &AccountsConfig,
+    p: &Principal,
+    name: &str,
+    client: &str,
+) -> AppResult<(String, i64)> {
     let token = format!("yidu_{}", random_hex(32));
     let now = now_ms();
     let expires = now + cfg.token_hours * 60 * MINUTE;
     let mut tx = db.begin().await?;
-    let id = store::insert_token(&mut tx, p.user_id, name, &sha256_hex(&token), now, expires).await?;
+    let id =
+        store::insert_token(&mut tx, p.user_id, name, &sha256_hex(&token), now, expires).await?;
     yidu_audit::record(
         &mut tx,
         &Actor::new(p, client),
@@ -179,7 +215,12 @@ pub async fn issue_token(db: &Db, cfg: &AccountsConfig, p: &Principal, name: &st
 pub async fn revoke_token(db: &Db, token: &str, actor: &Actor) -> AppResult<()> {
     let mut tx = db.begin().await?;
     if store::revoke_token(&mut tx, &sha256_hex(token)).await? > 0 {
-        yidu_audit::record(&mut tx, actor, Entry::new("api_token.revoke", "api_token", actor.user_id)).await?;
+        yidu_audit::record(
+            &mut tx,
+            actor,
+            Entry::new("api_token.revoke", "api_token", actor.user_id),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -222,7 +263,9 @@ impl Authenticator for AccountsAuth {
 
     fn bearer<'a>(&'a self, token: &'a str) -> BoxFut<'a, Option<Principal>> {
         Box::pin(async move {
-            let user = store::token_user(&self.db, &sha256_hex(token), now_ms()).await.ok()??;
+            let user = store::token_user(&self.db, &sha256_hex(token), now_ms())
+                .await
+                .ok()??;
             (!user.disabled).then(|| store::principal_of(&user))
         })
     }
@@ -256,19 +299,29 @@ pub async fn create_user(
     if let Some(role) = role {
         if role == Role::Admin {
             if input.scope_id.is_some() {
-                problems.push("scope_id", "管理员不绑定范围", "an administrator has no scope");
+                problems.push(
+                    "scope_id",
+                    "管理员不绑定范围",
+                    "an administrator has no scope",
+                );
             }
         } else {
             match input.scope_id {
-                None => problems.push("scope_id", "须指定所属范围", "a scope is required for this role"),
-                Some(id) => match yidu_registry::scope::scope_region(db, role.scope_kind(), id).await? {
-                    Some(s) => scope = Some(s),
-                    None => problems.push(
-                        "scope_id",
-                        "所属范围不存在（区域、联络站、代表、单位或工委）",
-                        "the scope (region, station, deputy, unit or committee) does not exist",
-                    ),
-                },
+                None => problems.push(
+                    "scope_id",
+                    "须指定所属范围",
+                    "a scope is required for this role",
+                ),
+                Some(id) => {
+                    match yidu_registry::scope::scope_region(db, role.scope_kind(), id).await? {
+                        Some(s) => scope = Some(s),
+                        None => problems.push(
+                            "scope_id",
+                            "所属范围不存在（区域、联络站、代表、单位或工委）",
+                            "the scope (region, station, deputy, unit or committee) does not exist",
+                        ),
+                    }
+                }
             }
         }
     }
@@ -279,7 +332,10 @@ pub async fn create_user(
         role.expect("parsed"),
         password.expect("parsed"),
     );
-    let scope_path = scope.as_ref().map(|s| s.path.clone()).unwrap_or_else(|| "/".into());
+    let scope_path = scope
+        .as_ref()
+        .map(|s| s.path.clone())
+        .unwrap_or_else(|| "/".into());
     if !may_manage(actor, role, &scope_path) {
         return Err(AppError::Forbidden);
     }
@@ -317,7 +373,11 @@ pub(crate) async fn insert_checked(
     u: &CheckedUser,
     must_change_password: bool,
 ) -> AppResult<User> {
-    let scope_path = u.scope.as_ref().map(|s| s.path.clone()).unwrap_or_else(|| "/".into());
+    let scope_path = u
+        .scope
+        .as_ref()
+        .map(|s| s.path.clone())
+        .unwrap_or_else(|| "/".into());
     let id = store::insert_user(
         conn,
         &InsertUser {
@@ -337,13 +397,21 @@ pub(crate) async fn insert_checked(
         AppError::Conflict(_) => AppError::field("username", "用户名已被使用", "username is taken"),
         other => other,
     })?;
-    let user = store::user_by_id(conn, id).await?.ok_or(AppError::NotFound)?.user;
+    let user = store::user_by_id(conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .user;
     yidu_audit::record(
         conn,
         &Actor::new(actor, client),
         Entry::new("user.create", "user", id)
             .at(&scope_path, u.scope.as_ref().and_then(|s| s.district_id))
-            .summary(format!("username={} role={} scope={:?}", user.username, u.role.as_str(), u.scope_id)),
+            .summary(format!(
+                "username={} role={} scope={:?}",
+                user.username,
+                u.role.as_str(),
+                u.scope_id
+            )),
     )
     .await?;
     Ok(user)
@@ -352,7 +420,10 @@ pub(crate) async fn insert_checked(
 /// Loads a user the actor may manage; others are NotFound.
 async fn managed_user(db: &Db, actor: &Principal, id: i64) -> AppResult<User> {
     let mut conn = db.pool().acquire().await?;
-    let u = store::user_by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?.user;
+    let u = store::user_by_id(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .user;
     if !may_manage(actor, u.role, &u.scope_path) && actor.user_id != u.id {
         return Err(AppError::NotFound);
     }
@@ -372,28 +443,55 @@ pub async fn list_users(db: &Db, actor: &Principal, q: &PageQuery) -> AppResult<
 }
 
 /// The user changes their own password (required after an initial or reset password).
-pub async fn change_own_password(db: &Db, p: &Principal, client: &str, old: &str, new: &str) -> AppResult<()> {
+pub async fn change_own_password(
+    db: &Db,
+    p: &Principal,
+    client: &str,
+    old: &str,
+    new: &str,
+) -> AppResult<()> {
     let mut conn = db.pool().acquire().await?;
-    let row = store::user_by_id(&mut conn, p.user_id).await?.ok_or(AppError::NotFound)?;
+    let row = store::user_by_id(&mut conn, p.user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     drop(conn);
     let new_pw = NewPassword::parse("new_password", new)?;
     if !verify_password(&row.password_hash, old).await {
-        return Err(AppError::field("old_password", "原密码不正确", "the current password is wrong"));
+        return Err(AppError::field(
+            "old_password",
+            "原密码不正确",
+            "the current password is wrong",
+        ));
     }
     if old == new {
-        return Err(AppError::field("new_password", "新密码不能与原密码相同", "the new password must differ from the current one"));
+        return Err(AppError::field(
+            "new_password",
+            "新密码不能与原密码相同",
+            "the new password must differ from the current one",
+        ));
     }
     let hash = hash_password(new_pw.expose()).await?;
     let mut tx = db.begin().await?;
     store::set_password(&mut tx, p.user_id, &hash, false, now_ms()).await?;
-    yidu_audit::record(&mut tx, &Actor::new(p, client), user_entry("user.password_change", &row.user)).await?;
+    yidu_audit::record(
+        &mut tx,
+        &Actor::new(p, client),
+        user_entry("user.password_change", &row.user),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// An administrator (or office staff in scope) sets a new initial password; the user
 /// must change it at next login, and their sessions and tokens end.
-pub async fn reset_password(db: &Db, actor: &Principal, client: &str, id: i64, new: &str) -> AppResult<()> {
+pub async fn reset_password(
+    db: &Db,
+    actor: &Principal,
+    client: &str,
+    id: i64,
+    new: &str,
+) -> AppResult<()> {
     let u = managed_user(db, actor, id).await?;
     if u.id == actor.user_id {
         return Err(AppError::Forbidden);
@@ -403,29 +501,56 @@ pub async fn reset_password(db: &Db, actor: &Principal, client: &str, id: i64, n
     let mut tx = db.begin().await?;
     store::set_password(&mut tx, id, &hash, true, now_ms()).await?;
     store::delete_user_sessions(&mut tx, id).await?;
-    yidu_audit::record(&mut tx, &Actor::new(actor, client), user_entry("user.password_reset", &u)).await?;
+    yidu_audit::record(
+        &mut tx,
+        &Actor::new(actor, client),
+        user_entry("user.password_reset", &u),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn set_disabled(db: &Db, actor: &Principal, client: &str, id: i64, disabled: bool) -> AppResult<User> {
+pub async fn set_disabled(
+    db: &Db,
+    actor: &Principal,
+    client: &str,
+    id: i64,
+    disabled: bool,
+) -> AppResult<User> {
     let u = managed_user(db, actor, id).await?;
     if u.id == actor.user_id {
-        return Err(AppError::conflict("不能停用自己的账号", "You cannot disable your own account"));
+        return Err(AppError::conflict(
+            "不能停用自己的账号",
+            "You cannot disable your own account",
+        ));
     }
     let mut tx = db.begin().await?;
     store::set_disabled(&mut tx, id, disabled, now_ms()).await?;
     if disabled {
         store::delete_user_sessions(&mut tx, id).await?;
     }
-    let action = if disabled { "user.disable" } else { "user.enable" };
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
     yidu_audit::record(&mut tx, &Actor::new(actor, client), user_entry(action, &u)).await?;
-    let u = store::user_by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?.user;
+    let u = store::user_by_id(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .user;
     tx.commit().await?;
     Ok(u)
 }
 
-pub async fn rename(db: &Db, actor: &Principal, client: &str, id: i64, display_name: &str) -> AppResult<User> {
+pub async fn rename(
+    db: &Db,
+    actor: &Principal,
+    client: &str,
+    id: i64,
+    display_name: &str,
+) -> AppResult<User> {
     let u = managed_user(db, actor, id).await?;
     let name = parse_display_name(display_name)?;
     let mut tx = db.begin().await?;
@@ -439,7 +564,10 @@ pub async fn rename(db: &Db, actor: &Principal, client: &str, id: i64, display_n
         ),
     )
     .await?;
-    let u = store::user_by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?.user;
+    let u = store::user_by_id(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .user;
     tx.commit().await?;
     Ok(u)
 }

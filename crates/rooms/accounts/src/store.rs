@@ -40,7 +40,11 @@ pub fn principal_of(u: &User) -> Principal {
         display_name: u.display_name.clone(),
         role: u.role,
         scope_id: u.scope_id,
-        scope_path: if u.role == Role::Admin { "/".into() } else { u.scope_path.clone() },
+        scope_path: if u.role == Role::Admin {
+            "/".into()
+        } else {
+            u.scope_path.clone()
+        },
         must_change_password: u.must_change_password,
     }
 }
@@ -76,7 +80,11 @@ pub struct InsertUser<'a> {
     pub must_change_password: bool,
 }
 
-pub async fn insert_user(conn: &mut AnyConnection, u: &InsertUser<'_>, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert_user(
+    conn: &mut AnyConnection,
+    u: &InsertUser<'_>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     Ok(sqlx::query(
         "INSERT INTO users (username, display_name, password_hash, role, scope_id, scope_region_id, scope_path,
                             must_change_password, disabled, failed_logins, locked_until, password_changed_at,
@@ -132,7 +140,12 @@ pub async fn set_password(
     Ok(())
 }
 
-pub async fn set_disabled(conn: &mut AnyConnection, id: i64, disabled: bool, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_disabled(
+    conn: &mut AnyConnection,
+    id: i64,
+    disabled: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(disabled as i64)
@@ -142,7 +155,12 @@ pub async fn set_disabled(conn: &mut AnyConnection, id: i64, disabled: bool, now
     Ok(())
 }
 
-pub async fn update_display_name(conn: &mut AnyConnection, id: i64, name: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn update_display_name(
+    conn: &mut AnyConnection,
+    id: i64,
+    name: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(name)
@@ -152,7 +170,12 @@ pub async fn update_display_name(conn: &mut AnyConnection, id: i64, name: &str, 
     Ok(())
 }
 
-pub async fn list_users(db: &Db, like: &str, limit: i64, offset: i64) -> Result<(Vec<User>, i64), sqlx::Error> {
+pub async fn list_users(
+    db: &Db,
+    like: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<User>, i64), sqlx::Error> {
     let total: i64 = sqlx::query("SELECT COUNT(*) FROM users u WHERE u.scope_path LIKE $1")
         .bind(like)
         .fetch_one(db.pool())
@@ -206,7 +229,10 @@ pub async fn session(db: &Db, id_hash: &str) -> Result<Option<SessionRow>, sqlx:
         "SELECT {USER_COLUMNS}, s.csrf_token, s.created_at AS s_created, s.last_seen_at
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
     );
-    let row = sqlx::query(&sql).bind(id_hash).fetch_optional(db.pool()).await?;
+    let row = sqlx::query(&sql)
+        .bind(id_hash)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(|r| SessionRow {
         user: user_from_row(&r).user,
         csrf: r.get("csrf_token"),
@@ -233,7 +259,10 @@ pub async fn delete_session(conn: &mut AnyConnection, id_hash: &str) -> Result<u
         .rows_affected())
 }
 
-pub async fn delete_user_sessions(conn: &mut AnyConnection, user_id: i64) -> Result<(), sqlx::Error> {
+pub async fn delete_user_sessions(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
@@ -272,14 +301,20 @@ pub async fn token_user(db: &Db, hash: &str, now: i64) -> Result<Option<User>, s
         "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = $1 AND t.revoked = 0 AND t.expires_at > $2"
     );
-    let row = sqlx::query(&sql).bind(hash).bind(now).fetch_optional(db.pool()).await?;
+    let row = sqlx::query(&sql)
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(|r| user_from_row(&r).user))
 }
 
 pub async fn revoke_token(conn: &mut AnyConnection, hash: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE token_hash = $1")
-        .bind(hash)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE token_hash = $1")
+            .bind(hash)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
 }

@@ -34,7 +34,10 @@ fn page_href(f: &AuditFilter, page: u32) -> String {
         ("to", f.to.clone().unwrap_or_default()),
         ("page", page.to_string()),
     ];
-    format!("/staff/audit?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    format!(
+        "/staff/audit?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
 }
 
 async fn audit_page(

@@ -40,9 +40,16 @@ pub struct AuditFilter {
 fn day_start_ms(s: &str, field: &str) -> AppResult<i64> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let d = time::Date::parse(s.trim(), &fmt).map_err(|_| {
-        AppError::field(field, "日期格式应为 YYYY-MM-DD", "date must look like YYYY-MM-DD")
+        AppError::field(
+            field,
+            "日期格式应为 YYYY-MM-DD",
+            "date must look like YYYY-MM-DD",
+        )
     })?;
-    let dt = d.with_hms(0, 0, 0).expect("midnight").assume_offset(yidu_kernel::clock::china_offset());
+    let dt = d
+        .with_hms(0, 0, 0)
+        .expect("midnight")
+        .assume_offset(yidu_kernel::clock::china_offset());
     Ok((dt.unix_timestamp()) * 1000)
 }
 
@@ -52,7 +59,12 @@ fn may_read(p: &Principal) -> bool {
     matches!(p.role, Role::Admin | Role::Office | Role::Township)
 }
 
-pub async fn list(db: &Db, p: &Principal, f: &AuditFilter, q: &PageQuery) -> AppResult<Page<AuditRecord>> {
+pub async fn list(
+    db: &Db,
+    p: &Principal,
+    f: &AuditFilter,
+    q: &PageQuery,
+) -> AppResult<Page<AuditRecord>> {
     if !may_read(p) {
         return Err(AppError::Forbidden);
     }
@@ -64,7 +76,12 @@ pub async fn list(db: &Db, p: &Principal, f: &AuditFilter, q: &PageQuery) -> App
         sql.push_str(&format!(" AND {cond} ${}", args.len()));
     };
     if let Some(a) = f.action.as_deref().filter(|s| !s.trim().is_empty()) {
-        push(&mut sql, "action LIKE", format!("{}%", yidu_db::like_escape(a.trim())), &mut args);
+        push(
+            &mut sql,
+            "action LIKE",
+            format!("{}%", yidu_db::like_escape(a.trim())),
+            &mut args,
+        );
         sql.push_str(" ESCAPE '\\'");
     }
     if let Some(t) = f.object_type.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -115,7 +132,11 @@ pub async fn list(db: &Db, p: &Principal, f: &AuditFilter, q: &PageQuery) -> App
     for i in &ints {
         lq = lq.bind(*i);
     }
-    let rows = lq.bind(q.limit()).bind(q.offset()).fetch_all(db.pool()).await?;
+    let rows = lq
+        .bind(q.limit())
+        .bind(q.offset())
+        .fetch_all(db.pool())
+        .await?;
     let items = rows.iter().map(|r| store::from_row(r).record).collect();
     Ok(Page::new(items, total, q))
 }
@@ -187,7 +208,10 @@ pub async fn verify(db: &Db) -> anyhow::Result<VerifyReport> {
                         )
                     })
                 } else if rec.prev_hash != prev_hash {
-                    Some(bad("与前一条记录的链接断开", "link to the previous record is broken"))
+                    Some(bad(
+                        "与前一条记录的链接断开",
+                        "link to the previous record is broken",
+                    ))
                 } else if store::hash(&store::stamp_of(&rec)) != rec.hash {
                     Some(bad("记录内容被修改", "record content was changed"))
                 } else {
@@ -207,7 +231,10 @@ pub async fn verify(db: &Db) -> anyhow::Result<VerifyReport> {
                 chain: chain.clone(),
                 seq: expected_seq,
                 record_id: None,
-                reason_zh: format!("链尾缺少记录：应有 {head_seq} 条，实有 {} 条", expected_seq - 1),
+                reason_zh: format!(
+                    "链尾缺少记录：应有 {head_seq} 条，实有 {} 条",
+                    expected_seq - 1
+                ),
                 reason_en: format!(
                     "records missing at the end of the chain: {head_seq} expected, {} found",
                     expected_seq - 1

@@ -63,10 +63,12 @@ pub async fn append(
     .bind(&chain)
     .execute(&mut *conn)
     .await?;
-    let head = sqlx::query("UPDATE audit_chains SET seq = seq + 1 WHERE chain = $1 RETURNING seq, head_hash")
-        .bind(&chain)
-        .fetch_one(&mut *conn)
-        .await?;
+    let head = sqlx::query(
+        "UPDATE audit_chains SET seq = seq + 1 WHERE chain = $1 RETURNING seq, head_hash",
+    )
+    .bind(&chain)
+    .fetch_one(&mut *conn)
+    .await?;
     let seq: i64 = head.get(0);
     let prev: String = head.get(1);
     let stamp = Stamp {

@@ -54,7 +54,9 @@ async fn fill(db: &Db) -> anyhow::Result<()> {
                  basic BIGINT NOT NULL, unsatisfied BIGINT NOT NULL, working_mdays BIGINT NOT NULL)")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("CREATE INDEX bench_items_day ON bench_items (day)").execute(&mut *tx).await?;
+    sqlx::query("CREATE INDEX bench_items_day ON bench_items (day)")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
 
     let mut rng = Rng(42);
@@ -93,38 +95,85 @@ async fn fill(db: &Db) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     totals.write(&mut tx).await?;
     tx.commit().await?;
-    println!("  counters: {} rows, {} grid rows, written in {:.1?}", totals.counters.len(), totals.grids.len(), t.elapsed());
+    println!(
+        "  counters: {} rows, {} grid rows, written in {:.1?}",
+        totals.counters.len(),
+        totals.grids.len(),
+        t.elapsed()
+    );
 
     let t = Instant::now();
     for chunk in rows.chunks(2000) {
         let marks: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", (1..=12).map(|c| format!("${}", i * 12 + c)).collect::<Vec<_>>().join(", ")))
+            .map(|i| {
+                format!(
+                    "({})",
+                    (1..=12)
+                        .map(|c| format!("${}", i * 12 + c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
             .collect();
         let sql = format!("INSERT INTO bench_items VALUES {}", marks.join(", "));
         let mut q = sqlx::query(&sql);
         for (k, c) in chunk {
-            q = q.bind(k.day).bind(k.region_path.clone()).bind(k.category_id).bind(k.station_id).bind(k.grid_id).bind(c.handled)
-                .bind(c.on_time).bind(c.late).bind(c.satisfied).bind(c.basic).bind(c.unsatisfied).bind(c.working_mdays);
+            q = q
+                .bind(k.day)
+                .bind(k.region_path.clone())
+                .bind(k.category_id)
+                .bind(k.station_id)
+                .bind(k.grid_id)
+                .bind(c.handled)
+                .bind(c.on_time)
+                .bind(c.late)
+                .bind(c.satisfied)
+                .bind(c.basic)
+                .bind(c.unsatisfied)
+                .bind(c.working_mdays);
         }
         let mut tx = db.begin().await?;
         q.execute(&mut *tx).await?;
         tx.commit().await?;
     }
     // Open items for the overdue list: 3 % of a million.
-    let statuses = ["submitted", "accepted", "assigned", "in_progress", "escalated", "replied", "closed"];
+    let statuses = [
+        "submitted",
+        "accepted",
+        "assigned",
+        "in_progress",
+        "escalated",
+        "replied",
+        "closed",
+    ];
     for b in 0..30 {
         let mut tx = db.begin().await?;
         let n = 1000;
-        let marks: Vec<String> = (0..n).map(|i| format!("(${}, 'h', 'general', $1, '/1/2/', 't', 'b', ${}, ${}, 0, 0)", i * 3 + 2, i * 3 + 3, i * 3 + 4)).collect();
+        let marks: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    "(${}, 'h', 'general', $1, '/1/2/', 't', 'b', ${}, ${}, 0, 0)",
+                    i * 3 + 2,
+                    i * 3 + 3,
+                    i * 3 + 4
+                )
+            })
+            .collect();
         let sql = format!("INSERT INTO opinions (tracking_no, query_hash, channel, region_id, region_path, title, body, status, deadline_at, created_at, updated_at) VALUES {}", marks.join(", "));
         let mut q = sqlx::query(&sql).bind(2i64);
         for i in 0..n {
-            q = q.bind(format!("B{b:03}{i:05}")).bind(statuses[rng.below(7) as usize]).bind(now - 100 * DAY_MS + rng.below(130 * DAY_MS as u64));
+            q = q
+                .bind(format!("B{b:03}{i:05}"))
+                .bind(statuses[rng.below(7) as usize])
+                .bind(now - 100 * DAY_MS + rng.below(130 * DAY_MS as u64));
         }
         q.execute(&mut *tx).await?;
         tx.commit().await?;
     }
-    println!("  1,000,000 item rows and 30,000 opinions written in {:.1?}", t.elapsed());
+    println!(
+        "  1,000,000 item rows and 30,000 opinions written in {:.1?}",
+        t.elapsed()
+    );
     Ok(())
 }
 
@@ -140,13 +189,19 @@ async fn measure(db: &Db, label: &str) -> anyhow::Result<()> {
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let (from, to) = service::resolve(&period)?;
-    let num = |d: time::Date| i64::from(d.year()) * 10_000 + i64::from(u8::from(d.month())) * 100 + i64::from(d.day());
+    let num = |d: time::Date| {
+        i64::from(d.year()) * 10_000 + i64::from(u8::from(d.month())) * 100 + i64::from(d.day())
+    };
     let naive_sql = "SELECT region_path, category_id, station_id, COUNT(*), SUM(handled), SUM(on_time), SUM(late), SUM(satisfied), SUM(basic), \
                      SUM(unsatisfied), SUM(working_mdays) FROM bench_items WHERE day BETWEEN $1 AND $2 GROUP BY region_path, category_id, station_id";
     let mut naive = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        let rows = sqlx::query(naive_sql).bind(num(from)).bind(num(to)).fetch_all(db.pool()).await?;
+        let rows = sqlx::query(naive_sql)
+            .bind(num(from))
+            .bind(num(to))
+            .fetch_all(db.pool())
+            .await?;
         let n: i64 = rows.iter().map(|r| r.get::<i64, _>(3)).sum();
         std::hint::black_box(n);
         naive.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -13,7 +13,13 @@ pub fn router() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(get_cockpit),
-    components(schemas(Cockpit, service::Slice, service::Week, service::GridCount, service::OverdueItem))
+    components(schemas(
+        Cockpit,
+        service::Slice,
+        service::Week,
+        service::GridCount,
+        service::OverdueItem
+    ))
 )]
 pub struct CockpitApi;
 
@@ -29,6 +35,10 @@ pub struct CockpitApi;
     ),
     security(("bearer" = []))
 )]
-async fn get_cockpit(State(state): State<AppState>, ApiUser(p): ApiUser, Query(period): Query<Period>) -> ApiResult<Cockpit> {
+async fn get_cockpit(
+    State(state): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(period): Query<Period>,
+) -> ApiResult<Cockpit> {
     Ok(Json(service::cockpit(&state.db, &p, &period).await?))
 }

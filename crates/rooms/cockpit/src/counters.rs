@@ -43,10 +43,20 @@ pub struct Change<'a> {
 
 impl<'a> Change<'a> {
     pub fn submitted(calendar: &'a Calendar, reply_days: u32, item: Item) -> Self {
-        Change { calendar, reply_days, before: None, after: item }
+        Change {
+            calendar,
+            reply_days,
+            before: None,
+            after: item,
+        }
     }
     pub fn moved(calendar: &'a Calendar, reply_days: u32, before: Item, after: Item) -> Self {
-        Change { calendar, reply_days, before: Some(before), after }
+        Change {
+            calendar,
+            reply_days,
+            before: Some(before),
+            after,
+        }
     }
 }
 
@@ -145,7 +155,10 @@ const FINAL: [&str; 4] = ["closed", "rejected", "merged", "converted"];
 
 /// What one item in its current state adds to its key.
 pub fn tally(cal: &Calendar, reply_days: u32, it: &Item) -> Counts {
-    let mut c = Counts { received: 1, ..Counts::default() };
+    let mut c = Counts {
+        received: 1,
+        ..Counts::default()
+    };
     let is_final = FINAL.contains(&it.status.as_str());
     c.accepted = i64::from(it.accepted_at.is_some());
     c.replied = i64::from(it.replied_at.is_some());
@@ -160,7 +173,10 @@ pub fn tally(cal: &Calendar, reply_days: u32, it: &Item) -> Counts {
     }
     if let Some(end) = it.replied_at.or(if is_final { it.closed_at } else { None }) {
         c.handling_ms = (end - it.created_at).max(0);
-        if let (Ok(a), Ok(b)) = (yidu_calendar::china_time_ms(it.created_at), yidu_calendar::china_time_ms(end)) {
+        if let (Ok(a), Ok(b)) = (
+            yidu_calendar::china_time_ms(it.created_at),
+            yidu_calendar::china_time_ms(end),
+        ) {
             let wd = cal.working_days_elapsed(a, b).unwrap_or(0.0);
             c.working_mdays = (wd.max(0.0) * 1000.0).round() as i64;
         }
@@ -202,7 +218,10 @@ async fn township_in_tx(conn: &mut AnyConnection, path: &str) -> Result<String, 
         return Ok(path.to_string());
     }
     let marks: Vec<String> = (1..=pre.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("SELECT path FROM regions WHERE level = 'township' AND path IN ({})", marks.join(", "));
+    let sql = format!(
+        "SELECT path FROM regions WHERE level = 'township' AND path IN ({})",
+        marks.join(", ")
+    );
     let mut q = sqlx::query(&sql);
     for p in &pre {
         q = q.bind(p.clone());
@@ -246,7 +265,9 @@ pub async fn record(conn: &mut AnyConnection, ch: &Change<'_>) -> Result<(), sql
                 minus.add(&before, -1);
                 upsert(conn, &before_key, &minus).await?;
                 upsert(conn, &after_key, &after).await?;
-                if before_key.grid_id != after_key.grid_id || before_key.region_path != after_key.region_path {
+                if before_key.grid_id != after_key.grid_id
+                    || before_key.region_path != after_key.region_path
+                {
                     bump_grid(conn, &before_key, -1).await?;
                     bump_grid(conn, &after_key, 1).await?;
                 }
@@ -281,7 +302,12 @@ async fn upsert(conn: &mut AnyConnection, k: &Key, c: &Counts) -> Result<(), sql
     let sql = upsert_sql(2);
     let mut q = sqlx::query(&sql);
     for (grain, day) in [(DAY, k.day), (MONTH, k.month())] {
-        q = q.bind(grain).bind(day).bind(k.region_path.clone()).bind(k.category_id).bind(k.station_id);
+        q = q
+            .bind(grain)
+            .bind(day)
+            .bind(k.region_path.clone())
+            .bind(k.category_id)
+            .bind(k.station_id);
         for v in c.fields() {
             q = q.bind(v);
         }
@@ -321,11 +347,20 @@ impl Totals {
     pub fn add(&mut self, k: &Key, c: &Counts) {
         for (grain, day) in [(DAY, k.day), (MONTH, k.month())] {
             self.counters
-                .entry((grain, day, k.region_path.clone(), k.category_id, k.station_id))
+                .entry((
+                    grain,
+                    day,
+                    k.region_path.clone(),
+                    k.category_id,
+                    k.station_id,
+                ))
                 .or_default()
                 .add(c, 1);
             if k.grid_id != 0 {
-                *self.grids.entry((grain, day, k.region_path.clone(), k.grid_id)).or_default() += 1;
+                *self
+                    .grids
+                    .entry((grain, day, k.region_path.clone(), k.grid_id))
+                    .or_default() += 1;
             }
         }
     }
@@ -338,7 +373,12 @@ impl Totals {
             let sql = upsert_sql(chunk.len());
             let mut q = sqlx::query(&sql);
             for ((grain, day, path, cat, st), c) in chunk {
-                q = q.bind(*grain).bind(*day).bind(path.clone()).bind(*cat).bind(*st);
+                q = q
+                    .bind(*grain)
+                    .bind(*day)
+                    .bind(path.clone())
+                    .bind(*cat)
+                    .bind(*st);
                 for v in c.fields() {
                     q = q.bind(v);
                 }
@@ -348,7 +388,16 @@ impl Totals {
         let grids: Vec<_> = self.grids.iter().collect();
         for chunk in grids.chunks(500) {
             let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${}, ${}, ${})", i * 5 + 1, i * 5 + 2, i * 5 + 3, i * 5 + 4, i * 5 + 5))
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        i * 5 + 1,
+                        i * 5 + 2,
+                        i * 5 + 3,
+                        i * 5 + 4,
+                        i * 5 + 5
+                    )
+                })
                 .collect();
             let sql = format!(
                 "INSERT INTO cockpit_grids (grain, day, region_path, grid_id, received) VALUES {} \
@@ -357,7 +406,12 @@ impl Totals {
             );
             let mut q = sqlx::query(&sql);
             for ((grain, day, path, grid), n) in chunk {
-                q = q.bind(*grain).bind(*day).bind(path.clone()).bind(*grid).bind(**n);
+                q = q
+                    .bind(*grain)
+                    .bind(*day)
+                    .bind(path.clone())
+                    .bind(*grid)
+                    .bind(**n);
             }
             q.execute(&mut *conn).await?;
         }
@@ -367,7 +421,9 @@ impl Totals {
 
 /// Every township path (for [`township_of`]).
 pub async fn township_paths(db: &Db) -> Result<HashSet<String>, sqlx::Error> {
-    let rows = sqlx::query("SELECT path FROM regions WHERE level = 'township'").fetch_all(db.pool()).await?;
+    let rows = sqlx::query("SELECT path FROM regions WHERE level = 'township'")
+        .fetch_all(db.pool())
+        .await?;
     Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
 }
 
@@ -416,8 +472,12 @@ pub async fn rebuild(db: &Db, cal: &Calendar, reply_days: u32) -> anyhow::Result
         }
     }
     let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM cockpit_counters").execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM cockpit_grids").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM cockpit_counters")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM cockpit_grids")
+        .execute(&mut *tx)
+        .await?;
     totals.write(&mut tx).await?;
     tx.commit().await?;
     Ok(n)
@@ -448,7 +508,10 @@ mod tests {
             ..Item::default()
         };
         let c = tally(&cal, 15, &it);
-        assert_eq!((c.received, c.accepted, c.handled, c.replied, c.closed), (1, 1, 1, 1, 1));
+        assert_eq!(
+            (c.received, c.accepted, c.handled, c.replied, c.closed),
+            (1, 1, 1, 1, 1)
+        );
         assert_eq!((c.on_time, c.late, c.satisfied), (1, 0, 1));
         assert!(c.working_mdays > 0);
         assert_eq!(day_of(created), 20260101);

@@ -28,7 +28,8 @@ struct CockpitPage {
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "—".into())
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "—".into())
 }
 
 impl CockpitPage {
@@ -40,7 +41,12 @@ impl CockpitPage {
     }
 }
 
-async fn cockpit_page(State(state): State<AppState>, meta: RequestMeta, user: PageUser, Query(period): Query<Period>) -> PageResult {
+async fn cockpit_page(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    user: PageUser,
+    Query(period): Query<Period>,
+) -> PageResult {
     let c = service::cockpit(&state.db, &user.principal, &period).await?;
     let lang = meta.lang;
     let labels: Vec<String> = c.weekly.iter().map(|w| w.week[5..].to_string()).collect();
@@ -48,13 +54,32 @@ async fn cockpit_page(State(state): State<AppState>, meta: RequestMeta, user: Pa
         lang.pick("近12周趋势", "Last 12 weeks"),
         &labels,
         &[
-            (lang.pick("收到", "Received"), "#2f6fb5", c.weekly.iter().map(|w| w.received).collect()),
-            (lang.pick("已办理", "Handled"), "#27ae60", c.weekly.iter().map(|w| w.handled).collect()),
+            (
+                lang.pick("收到", "Received"),
+                "#2f6fb5",
+                c.weekly.iter().map(|w| w.received).collect(),
+            ),
+            (
+                lang.pick("已办理", "Handled"),
+                "#27ae60",
+                c.weekly.iter().map(|w| w.handled).collect(),
+            ),
         ],
     );
-    let top = |v: &[service::Slice]| v.iter().take(15).map(|s| (s.name.clone(), s.received)).collect::<Vec<_>>();
-    let township_svg = svg::bars(lang.pick("各镇街收到件数", "Received by township"), &top(&c.by_township));
-    let category_svg = svg::bars(lang.pick("各类别收到件数", "Received by category"), &top(&c.by_category));
+    let top = |v: &[service::Slice]| {
+        v.iter()
+            .take(15)
+            .map(|s| (s.name.clone(), s.received))
+            .collect::<Vec<_>>()
+    };
+    let township_svg = svg::bars(
+        lang.pick("各镇街收到件数", "Received by township"),
+        &top(&c.by_township),
+    );
+    let category_svg = svg::bars(
+        lang.pick("各类别收到件数", "Received by category"),
+        &top(&c.by_category),
+    );
 
     // Grid polygons of the scope, shaded by the period's counts.
     let rows = sqlx::query("SELECT id, geojson FROM regions WHERE geojson IS NOT NULL AND level IN ('grid', 'community') AND path LIKE $1")
@@ -67,19 +92,40 @@ async fn cockpit_page(State(state): State<AppState>, meta: RequestMeta, user: Pa
     for r in &rows {
         let id: i64 = r.get(0);
         let geo: Option<String> = r.get(1);
-        let rings = geo.and_then(|g| serde_json::from_str(&g).ok()).map(|g| svg::rings(&g)).unwrap_or_default();
+        let rings = geo
+            .and_then(|g| serde_json::from_str(&g).ok())
+            .map(|g| svg::rings(&g))
+            .unwrap_or_default();
         if rings.is_empty() {
             continue;
         }
         let g = c.grids.iter().find(|g| g.grid_id == id);
-        shapes.push((g.map(|g| g.name.clone()).unwrap_or_default(), g.map(|g| g.received).unwrap_or(0), rings));
+        shapes.push((
+            g.map(|g| g.name.clone()).unwrap_or_default(),
+            g.map(|g| g.received).unwrap_or(0),
+            rings,
+        ));
         drawn.insert(id);
     }
     let map_svg = svg::map(lang.pick("网格分布", "Items by grid"), &shapes);
-    let unmapped = c.grids.iter().filter(|g| !drawn.contains(&g.grid_id)).take(20).map(|g| (g.name.clone(), g.received)).collect();
+    let unmapped = c
+        .grids
+        .iter()
+        .filter(|g| !drawn.contains(&g.grid_id))
+        .take(20)
+        .map(|g| (g.name.clone(), g.received))
+        .collect();
     let shell = Shell::for_user(&meta, &user, lang.pick("驾驶舱", "Cockpit"));
-    let body = CockpitPage { shell, c, trend_svg, township_svg, category_svg, map_svg, unmapped }
-        .render()
-        .map_err(anyhow::Error::from)?;
+    let body = CockpitPage {
+        shell,
+        c,
+        trend_svg,
+        township_svg,
+        category_svg,
+        map_svg,
+        unmapped,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
     Ok(Html(body).into_response())
 }

@@ -143,10 +143,18 @@ pub fn resolve(p: &Period) -> AppResult<(Date, Date)> {
         None => to - Duration::days(364),
     };
     if from > to {
-        return Err(AppError::field("from", "起始日期不能晚于截止日期", "from must not be after to"));
+        return Err(AppError::field(
+            "from",
+            "起始日期不能晚于截止日期",
+            "from must not be after to",
+        ));
     }
     if (to - from).whole_days() > 3660 {
-        return Err(AppError::field("from", "时间段最长十年", "the period is at most ten years"));
+        return Err(AppError::field(
+            "from",
+            "时间段最长十年",
+            "the period is at most ten years",
+        ));
     }
     Ok((from, to))
 }
@@ -154,13 +162,19 @@ pub fn resolve(p: &Period) -> AppResult<(Date, Date)> {
 /// SQL condition selecting the counter rows of [from, to]: month rows for the whole
 /// months inside, day rows for the rest. Appends its bind values to `args`.
 fn period_condition(from: Date, to: Date, args: &mut Vec<i64>) -> String {
-    let first_month = if from.day() == 1 { Some(from) } else { next_month(from) };
+    let first_month = if from.day() == 1 {
+        Some(from)
+    } else {
+        next_month(from)
+    };
     let last_full = {
         let after = to + Duration::days(1);
         if after.day() == 1 {
             Some(to)
         } else {
-            Date::from_calendar_date(to.year(), to.month(), 1).ok().and_then(|d| d.previous_day())
+            Date::from_calendar_date(to.year(), to.month(), 1)
+                .ok()
+                .and_then(|d| d.previous_day())
         }
     };
     let mut parts = Vec::new();
@@ -168,7 +182,11 @@ fn period_condition(from: Date, to: Date, args: &mut Vec<i64>) -> String {
         if a <= b {
             args.push(num(a));
             args.push(num(b));
-            parts.push(format!("(grain = {DAY} AND day BETWEEN ${} AND ${})", args.len() - 1, args.len()));
+            parts.push(format!(
+                "(grain = {DAY} AND day BETWEEN ${} AND ${})",
+                args.len() - 1,
+                args.len()
+            ));
         }
     };
     match (first_month, last_full) {
@@ -181,7 +199,11 @@ fn period_condition(from: Date, to: Date, args: &mut Vec<i64>) -> String {
             }
             args.push(num(m1) / 100 * 100);
             args.push(num(m2) / 100 * 100);
-            parts.push(format!("(grain = {MONTH} AND day BETWEEN ${} AND ${})", args.len() - 1, args.len()));
+            parts.push(format!(
+                "(grain = {MONTH} AND day BETWEEN ${} AND ${})",
+                args.len() - 1,
+                args.len()
+            ));
         }
         _ => push_days(from, to, args),
     }
@@ -189,7 +211,11 @@ fn period_condition(from: Date, to: Date, args: &mut Vec<i64>) -> String {
 }
 
 fn next_month(d: Date) -> Option<Date> {
-    let (y, m) = if d.month() == Month::December { (d.year() + 1, Month::January) } else { (d.year(), d.month().next()) };
+    let (y, m) = if d.month() == Month::December {
+        (d.year() + 1, Month::January)
+    } else {
+        (d.year(), d.month().next())
+    };
     Date::from_calendar_date(y, m, 1).ok()
 }
 
@@ -220,15 +246,31 @@ fn sums() -> String {
 }
 
 async fn names(db: &Db, sql: &str, like: &str) -> AppResult<HashMap<String, String>> {
-    let rows = sqlx::query(sql).bind(like.to_string()).fetch_all(db.pool()).await?;
-    Ok(rows.iter().map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))).collect())
+    let rows = sqlx::query(sql)
+        .bind(like.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .collect())
 }
 
-fn sorted(map: HashMap<String, Counts>, names: &HashMap<String, String>, unnamed: &str) -> Vec<Slice> {
+fn sorted(
+    map: HashMap<String, Counts>,
+    names: &HashMap<String, String>,
+    unnamed: &str,
+) -> Vec<Slice> {
     let mut v: Vec<Slice> = map
         .into_iter()
         .map(|(k, c)| {
-            let name = names.get(&k).cloned().unwrap_or_else(|| if k == "0" { unnamed.to_string() } else { k.clone() });
+            let name = names.get(&k).cloned().unwrap_or_else(|| {
+                if k == "0" {
+                    unnamed.to_string()
+                } else {
+                    k.clone()
+                }
+            });
             Slice::of(k, name, &c)
         })
         .collect();
@@ -258,17 +300,36 @@ pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockp
         q = q.bind(*a);
     }
     let rows = q.bind(like.clone()).fetch_all(db.pool()).await?;
-    let (mut total, mut towns, mut cats, mut stations) =
-        (Counts::default(), HashMap::<String, Counts>::new(), HashMap::<String, Counts>::new(), HashMap::<String, Counts>::new());
+    let (mut total, mut towns, mut cats, mut stations) = (
+        Counts::default(),
+        HashMap::<String, Counts>::new(),
+        HashMap::<String, Counts>::new(),
+        HashMap::<String, Counts>::new(),
+    );
     for r in &rows {
         let c = counts_of(r, 3);
         total.add(&c, 1);
         towns.entry(r.get::<String, _>(0)).or_default().add(&c, 1);
-        cats.entry(r.get::<i64, _>(1).to_string()).or_default().add(&c, 1);
-        stations.entry(r.get::<i64, _>(2).to_string()).or_default().add(&c, 1);
+        cats.entry(r.get::<i64, _>(1).to_string())
+            .or_default()
+            .add(&c, 1);
+        stations
+            .entry(r.get::<i64, _>(2).to_string())
+            .or_default()
+            .add(&c, 1);
     }
-    let town_names = names(db, "SELECT path, name FROM regions WHERE path LIKE $1", &like).await?;
-    let cat_names = names(db, "SELECT CAST(id AS TEXT), name FROM categories WHERE $1 = $1", &like).await?;
+    let town_names = names(
+        db,
+        "SELECT path, name FROM regions WHERE path LIKE $1",
+        &like,
+    )
+    .await?;
+    let cat_names = names(
+        db,
+        "SELECT CAST(id AS TEXT), name FROM categories WHERE $1 = $1",
+        &like,
+    )
+    .await?;
     let station_names = names(
         db,
         "SELECT CAST(s.id AS TEXT), s.name FROM stations s JOIN regions r ON r.id = s.region_id WHERE r.path LIKE $1",
@@ -290,11 +351,19 @@ pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockp
     .fetch_all(db.pool())
     .await?;
     let mut weekly: Vec<Week> = (0..12)
-        .map(|i| Week { week: ymd(start + Duration::weeks(i)), received: 0, handled: 0 })
+        .map(|i| Week {
+            week: ymd(start + Duration::weeks(i)),
+            received: 0,
+            handled: 0,
+        })
         .collect();
     for r in &rows {
         let d: i64 = r.get(0);
-        let date = Date::from_calendar_date((d / 10_000) as i32, Month::try_from((d / 100 % 100) as u8).unwrap_or(Month::January), (d % 100) as u8);
+        let date = Date::from_calendar_date(
+            (d / 10_000) as i32,
+            Month::try_from((d / 100 % 100) as u8).unwrap_or(Month::January),
+            (d % 100) as u8,
+        );
         if let Ok(date) = date {
             let i = ((date - start).whole_days() / 7) as usize;
             if let Some(w) = weekly.get_mut(i) {
@@ -322,7 +391,14 @@ pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockp
         .iter()
         .map(|r| {
             let id: i64 = r.get(0);
-            GridCount { grid_id: id, name: grid_names.get(&id.to_string()).cloned().unwrap_or_else(|| format!("#{id}")), received: r.get::<Option<i64>, _>(1).unwrap_or(0) }
+            GridCount {
+                grid_id: id,
+                name: grid_names
+                    .get(&id.to_string())
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{id}")),
+                received: r.get::<Option<i64>, _>(1).unwrap_or(0),
+            }
         })
         .filter(|g| g.received > 0)
         .collect();
@@ -377,7 +453,10 @@ mod tests {
         let d = |s: &str| parse_day(s, "x").unwrap();
         let mut args = vec![];
         let c = period_condition(d("2025-01-15"), d("2025-04-10"), &mut args);
-        assert_eq!(args, vec![20250115, 20250131, 20250401, 20250410, 20250200, 20250300]);
+        assert_eq!(
+            args,
+            vec![20250115, 20250131, 20250401, 20250410, 20250200, 20250300]
+        );
         assert!(c.contains("grain = 2"));
         let mut args = vec![];
         period_condition(d("2025-01-01"), d("2025-01-31"), &mut args);

@@ -4,7 +4,10 @@
 use std::fmt::Write;
 
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Horizontal bars, one per (label, value), largest scale = max value.
@@ -48,7 +51,12 @@ fn truncate(s: &str, n: usize) -> String {
 /// One or two series over the same x labels, drawn as lines with points.
 pub fn lines(title: &str, labels: &[String], series: &[(&str, &str, Vec<i64>)]) -> String {
     let (w, h, left, top, bottom, right) = (560.0, 240.0, 40.0, 20.0, 40.0, 10.0);
-    let max = series.iter().flat_map(|s| s.2.iter().copied()).max().unwrap_or(0).max(1) as f64;
+    let max = series
+        .iter()
+        .flat_map(|s| s.2.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let n = labels.len().max(2);
     let x = |i: usize| left + (w - left - right) * i as f64 / (n - 1) as f64;
     let y = |v: i64| top + (h - top - bottom) * (1.0 - v as f64 / max);
@@ -61,16 +69,45 @@ pub fn lines(title: &str, labels: &[String], series: &[(&str, &str, Vec<i64>)]) 
     );
     for (i, l) in labels.iter().enumerate() {
         if i % 2 == 0 || labels.len() <= 6 {
-            let _ = write!(s, r#"<text x="{:.1}" y="{}" font-size="10" text-anchor="middle">{}</text>"#, x(i), h - bottom + 16.0, esc(l));
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{}" font-size="10" text-anchor="middle">{}</text>"#,
+                x(i),
+                h - bottom + 16.0,
+                esc(l)
+            );
         }
     }
     for (k, (name, color, vals)) in series.iter().enumerate() {
-        let pts: Vec<String> = vals.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect();
-        let _ = write!(s, r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#, pts.join(" "));
+        let pts: Vec<String> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
+            pts.join(" ")
+        );
         for (i, v) in vals.iter().enumerate() {
-            let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"><title>{} {}</title></circle>"#, x(i), y(*v), esc(&labels.get(i).cloned().unwrap_or_default()), v);
+            let _ = write!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"><title>{} {}</title></circle>"#,
+                x(i),
+                y(*v),
+                esc(&labels.get(i).cloned().unwrap_or_default()),
+                v
+            );
         }
-        let _ = write!(s, r#"<rect x="{}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}" font-size="11">{}</text>"#, left + 130.0 * k as f64, h - 12.0, left + 14.0 + 130.0 * k as f64, h - 3.0, esc(name));
+        let _ = write!(
+            s,
+            r#"<rect x="{}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}" font-size="11">{}</text>"#,
+            left + 130.0 * k as f64,
+            h - 12.0,
+            left + 14.0 + 130.0 * k as f64,
+            h - 3.0,
+            esc(name)
+        );
     }
     s.push_str("</svg>");
     s
@@ -139,7 +176,13 @@ pub fn map(title: &str, shapes: &[(String, i64, Vec<Vec<(f64, f64)>>)]) -> Strin
         for r in rs {
             let pts: Vec<String> = r
                 .iter()
-                .map(|(x, y)| format!("{:.1},{:.1}", 10.0 + (x - x0) * k * scale, 10.0 + (y1 - y) * scale))
+                .map(|(x, y)| {
+                    format!(
+                        "{:.1},{:.1}",
+                        10.0 + (x - x0) * k * scale,
+                        10.0 + (y1 - y) * scale
+                    )
+                })
                 .collect();
             let _ = write!(
                 s,

@@ -154,29 +154,53 @@ pub async fn insert(conn: &mut AnyConnection, o: &NewOpinion<'_>) -> Result<i64,
 
 pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<OpinionRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM opinions o WHERE o.id = $1");
-    Ok(sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(from_row))
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(from_row))
 }
 
 pub async fn by_tracking_no(db: &Db, no: &str) -> Result<Option<OpinionRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM opinions o WHERE o.tracking_no = $1");
-    Ok(sqlx::query(&sql).bind(no).fetch_optional(db.pool()).await?.as_ref().map(from_row))
+    Ok(sqlx::query(&sql)
+        .bind(no)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(from_row))
 }
 
 /// Submissions from one blind-indexed source since a time (rate limits).
-pub async fn count_since(db: &Db, column: &str, index: &str, since: i64) -> Result<i64, sqlx::Error> {
+pub async fn count_since(
+    db: &Db,
+    column: &str,
+    index: &str,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
     let column = match column {
         "phone_index" => "phone_index",
         _ => "client_index",
     };
-    Ok(sqlx::query(&format!("SELECT COUNT(*) FROM opinions WHERE {column} = $1 AND created_at >= $2"))
-        .bind(index)
-        .bind(since)
-        .fetch_one(db.pool())
-        .await?
-        .get(0))
+    Ok(sqlx::query(&format!(
+        "SELECT COUNT(*) FROM opinions WHERE {column} = $1 AND created_at >= $2"
+    ))
+    .bind(index)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?
+    .get(0))
 }
 
-pub async fn insert_file(conn: &mut AnyConnection, opinion_id: i64, event_id: Option<i64>, ct: &str, bytes: &[u8], now: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert_file(
+    conn: &mut AnyConnection,
+    opinion_id: i64,
+    event_id: Option<i64>,
+    ct: &str,
+    bytes: &[u8],
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     Ok(sqlx::query(
         "INSERT INTO opinion_files (opinion_id, event_id, content_type, bytes, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -191,22 +215,30 @@ pub async fn insert_file(conn: &mut AnyConnection, opinion_id: i64, event_id: Op
 }
 
 pub async fn file_ids(db: &Db, opinion_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    Ok(sqlx::query("SELECT id FROM opinion_files WHERE opinion_id = $1 ORDER BY id")
-        .bind(opinion_id)
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
+    Ok(
+        sqlx::query("SELECT id FROM opinion_files WHERE opinion_id = $1 ORDER BY id")
+            .bind(opinion_id)
+            .fetch_all(db.pool())
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    )
 }
 
-pub async fn file(db: &Db, opinion_id: i64, file_id: i64) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
-    Ok(sqlx::query("SELECT content_type, bytes FROM opinion_files WHERE opinion_id = $1 AND id = $2")
-        .bind(opinion_id)
-        .bind(file_id)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|r| (r.get(0), r.get(1))))
+pub async fn file(
+    db: &Db,
+    opinion_id: i64,
+    file_id: i64,
+) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
+    Ok(sqlx::query(
+        "SELECT content_type, bytes FROM opinion_files WHERE opinion_id = $1 AND id = $2",
+    )
+    .bind(opinion_id)
+    .bind(file_id)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| (r.get(0), r.get(1))))
 }
 
 pub struct Event<'a> {
@@ -312,16 +344,28 @@ pub async fn update_after_move(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn idempotent_response(db: &Db, scope: &str, key: &str) -> Result<Option<String>, sqlx::Error> {
-    Ok(sqlx::query("SELECT response FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|r| r.get(0)))
+pub async fn idempotent_response(
+    db: &Db,
+    scope: &str,
+    key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT response FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| r.get(0)),
+    )
 }
 
-pub async fn remember_response(conn: &mut AnyConnection, scope: &str, key: &str, response: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn remember_response(
+    conn: &mut AnyConnection,
+    scope: &str,
+    key: &str,
+    response: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO idempotency_keys (scope, idem_key, response, created_at) VALUES ($1, $2, $3, $4)")
         .bind(scope)
         .bind(key)
@@ -360,7 +404,13 @@ pub async fn notify(conn: &mut AnyConnection, n: &Notice<'_>, now: i64) -> Resul
     Ok(())
 }
 
-pub async fn enqueue_event(conn: &mut AnyConnection, event_id: &str, topic: &str, payload: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn enqueue_event(
+    conn: &mut AnyConnection,
+    event_id: &str,
+    topic: &str,
+    payload: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO outbox (event_id, topic, payload, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 0, $4)",
     )
@@ -373,7 +423,14 @@ pub async fn enqueue_event(conn: &mut AnyConnection, event_id: &str, topic: &str
     Ok(())
 }
 
-pub async fn record_duty(conn: &mut AnyConnection, deputy_id: i64, kind: &str, opinion_id: i64, summary: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn record_duty(
+    conn: &mut AnyConnection,
+    deputy_id: i64,
+    kind: &str,
+    opinion_id: i64,
+    summary: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO duty_records (deputy_id, at, kind, object_type, object_id, summary) VALUES ($1, $2, $3, 'opinion', $4, $5)",
     )

@@ -151,7 +151,9 @@ async fn units_and_committees_scope() {
             .total,
         1
     );
-    units::get_committee(&w.db, &w.town1(), w.k1.id).await.unwrap();
+    units::get_committee(&w.db, &w.town1(), w.k1.id)
+        .await
+        .unwrap();
     let own = CommitteePatch {
         contact_phone: Some("0574-12345678".into()),
         ..Default::default()

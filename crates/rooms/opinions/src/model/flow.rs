@@ -99,7 +99,10 @@ impl Status {
     /// No further move leads out of a final state (a reopen starts from Replied or Closed
     /// by the citizen's rating, see [`Move::Rate`]).
     pub fn is_final(self) -> bool {
-        matches!(self, Status::Closed | Status::Rejected | Status::Merged | Status::Converted)
+        matches!(
+            self,
+            Status::Closed | Status::Rejected | Status::Merged | Status::Converted
+        )
     }
 
     /// Someone owes the citizen something: the item counts against handling deadlines.
@@ -201,13 +204,20 @@ pub struct ReopenPolicy {
 }
 
 /// The state a move leads to, or None when the move is not allowed from `from`.
-pub fn next(from: Status, kind: MoveKind, rating: Option<Satisfaction>, reopen: ReopenPolicy) -> Option<Status> {
+pub fn next(
+    from: Status,
+    kind: MoveKind,
+    rating: Option<Satisfaction>,
+    reopen: ReopenPolicy,
+) -> Option<Status> {
     use MoveKind as M;
     use Status as S;
     Some(match (from, kind) {
         (S::Submitted, M::Accept) => S::Accepted,
         (S::Submitted | S::Accepted | S::Escalated, M::Reject) => S::Rejected,
-        (S::Submitted | S::Accepted | S::Assigned | S::InProgress | S::Escalated, M::Merge) => S::Merged,
+        (S::Submitted | S::Accepted | S::Assigned | S::InProgress | S::Escalated, M::Merge) => {
+            S::Merged
+        }
         (S::Accepted | S::InProgress, M::AnswerOnSpot) => S::Replied,
         (S::Accepted | S::Escalated | S::InProgress, M::Assign) => S::Assigned,
         (S::Assigned, M::Take) => S::InProgress,
@@ -239,12 +249,22 @@ mod tests {
     #[test]
     fn the_whole_loop() {
         let mut s = Status::Submitted;
-        for m in [MoveKind::Accept, MoveKind::Assign, MoveKind::Take, MoveKind::Reply] {
+        for m in [
+            MoveKind::Accept,
+            MoveKind::Assign,
+            MoveKind::Take,
+            MoveKind::Reply,
+        ] {
             s = next(s, m, None, NO_REOPEN_YET).unwrap_or_else(|| panic!("{m:?} from {s:?}"));
         }
         assert_eq!(s, Status::Replied);
         assert_eq!(
-            next(s, MoveKind::Rate, Some(Satisfaction::Satisfied), NO_REOPEN_YET),
+            next(
+                s,
+                MoveKind::Rate,
+                Some(Satisfaction::Satisfied),
+                NO_REOPEN_YET
+            ),
             Some(Status::Closed)
         );
     }
@@ -252,7 +272,12 @@ mod tests {
     #[test]
     fn unsatisfied_reopens_only_as_often_as_configured() {
         assert_eq!(
-            next(Status::Replied, MoveKind::Rate, Some(Satisfaction::Unsatisfied), NO_REOPEN_YET),
+            next(
+                Status::Replied,
+                MoveKind::Rate,
+                Some(Satisfaction::Unsatisfied),
+                NO_REOPEN_YET
+            ),
             Some(Status::InProgress)
         );
         let used = ReopenPolicy {
@@ -260,28 +285,63 @@ mod tests {
             reopened: 1,
         };
         assert_eq!(
-            next(Status::Replied, MoveKind::Rate, Some(Satisfaction::Unsatisfied), used),
+            next(
+                Status::Replied,
+                MoveKind::Rate,
+                Some(Satisfaction::Unsatisfied),
+                used
+            ),
             Some(Status::Closed)
         );
-        assert_eq!(next(Status::Replied, MoveKind::Rate, None, NO_REOPEN_YET), None, "a rating needs a value");
+        assert_eq!(
+            next(Status::Replied, MoveKind::Rate, None, NO_REOPEN_YET),
+            None,
+            "a rating needs a value"
+        );
     }
 
     #[test]
     fn wrong_state_moves_are_refused() {
-        assert_eq!(next(Status::Submitted, MoveKind::Reply, None, NO_REOPEN_YET), None);
-        assert_eq!(next(Status::Closed, MoveKind::Accept, None, NO_REOPEN_YET), None);
-        assert_eq!(next(Status::Assigned, MoveKind::Reply, None, NO_REOPEN_YET), None, "the unit takes it first");
-        assert_eq!(next(Status::Accepted, MoveKind::Take, None, NO_REOPEN_YET), None);
+        assert_eq!(
+            next(Status::Submitted, MoveKind::Reply, None, NO_REOPEN_YET),
+            None
+        );
+        assert_eq!(
+            next(Status::Closed, MoveKind::Accept, None, NO_REOPEN_YET),
+            None
+        );
+        assert_eq!(
+            next(Status::Assigned, MoveKind::Reply, None, NO_REOPEN_YET),
+            None,
+            "the unit takes it first"
+        );
+        assert_eq!(
+            next(Status::Accepted, MoveKind::Take, None, NO_REOPEN_YET),
+            None
+        );
         for s in Status::ALL.into_iter().filter(|s| s.is_final()) {
-            for m in [MoveKind::Accept, MoveKind::Assign, MoveKind::Reply, MoveKind::Merge, MoveKind::Reject] {
-                assert_eq!(next(s, m, None, NO_REOPEN_YET), None, "{m:?} from final {s:?}");
+            for m in [
+                MoveKind::Accept,
+                MoveKind::Assign,
+                MoveKind::Reply,
+                MoveKind::Merge,
+                MoveKind::Reject,
+            ] {
+                assert_eq!(
+                    next(s, m, None, NO_REOPEN_YET),
+                    None,
+                    "{m:?} from final {s:?}"
+                );
             }
         }
     }
 
     #[test]
     fn returned_items_go_back_to_the_assigner() {
-        assert_eq!(next(Status::Assigned, MoveKind::Return, None, NO_REOPEN_YET), Some(Status::Accepted));
+        assert_eq!(
+            next(Status::Assigned, MoveKind::Return, None, NO_REOPEN_YET),
+            Some(Status::Accepted)
+        );
     }
 
     #[test]

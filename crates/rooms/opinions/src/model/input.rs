@@ -108,16 +108,22 @@ impl Submission {
         let mut p = Problems::default();
         if !self.website.trim().is_empty() {
             // A honeypot hit: refuse without saying why in detail.
-            return Err(AppError::bad_request("提交未被接受", "The submission was not accepted"));
+            return Err(AppError::bad_request(
+                "提交未被接受",
+                "The submission was not accepted",
+            ));
         }
         let title = text(&mut p, "title", &self.title, MAX_TITLE, true);
         let body = text(&mut p, "body", &self.body, MAX_BODY, true);
         let address = text(&mut p, "address", &self.address, 200, false);
         let name = text(&mut p, "name", &self.name, 30, false);
-        let phone = p.take(yidu_privacy::Phone::parse_optional("phone", &self.phone)).flatten();
+        let phone = p
+            .take(yidu_privacy::Phone::parse_optional("phone", &self.phone))
+            .flatten();
         match (self.latitude, self.longitude) {
             (None, None) => {}
-            (Some(la), Some(lo)) if (-90.0..=90.0).contains(&la) && (-180.0..=180.0).contains(&lo) => {}
+            (Some(la), Some(lo))
+                if (-90.0..=90.0).contains(&la) && (-180.0..=180.0).contains(&lo) => {}
             _ => p.push("latitude", "坐标无效", "coordinates are invalid"),
         }
         let gives_personal = !name.is_empty() || phone.is_some();

@@ -15,7 +15,8 @@ pub fn clean_photo(index: usize, bytes: &[u8]) -> AppResult<(&'static str, Vec<u
             "a photo must be at most 5 MB",
         )]));
     }
-    let bad = |zh: &str, en: &str| AppError::Validation(vec![FieldError::new(field.clone(), zh, en)]);
+    let bad =
+        |zh: &str, en: &str| AppError::Validation(vec![FieldError::new(field.clone(), zh, en)]);
     match sniff_image(bytes) {
         Some("image/jpeg") => strip_jpeg(bytes)
             .map(|b| ("image/jpeg", b))
@@ -23,7 +24,10 @@ pub fn clean_photo(index: usize, bytes: &[u8]) -> AppResult<(&'static str, Vec<u
         Some("image/png") => strip_png(bytes)
             .map(|b| ("image/png", b))
             .ok_or_else(|| bad("照片文件已损坏", "the photo file is damaged")),
-        _ => Err(bad("只接受 JPEG 或 PNG 格式的照片", "only JPEG or PNG photos are accepted")),
+        _ => Err(bad(
+            "只接受 JPEG 或 PNG 格式的照片",
+            "only JPEG or PNG photos are accepted",
+        )),
     }
 }
 
@@ -137,6 +141,9 @@ mod tests {
             Err(AppError::Validation(v)) => assert_eq!(v[0].field, "photos[2]"),
             other => panic!("{other:?}"),
         }
-        assert!(clean_photo(0, &[0xFF, 0xD8, 0xFF, 0x00]).is_err(), "truncated JPEG");
+        assert!(
+            clean_photo(0, &[0xFF, 0xD8, 0xFF, 0x00]).is_err(),
+            "truncated JPEG"
+        );
     }
 }

@@ -30,10 +30,7 @@ use yidu_web::{AppState, PageError, PageResult, RequestMeta, Shell};
 pub fn router() -> Router<AppState> {
     let upload = DefaultBodyLimit::max(UPLOAD_LIMIT);
     Router::new()
-        .route(
-            "/new",
-            get(general_form).post(general_submit).layer(upload),
-        )
+        .route("/new", get(general_form).post(general_submit).layer(upload))
         .route(
             "/c/d/{code}/new",
             get(deputy_form).post(deputy_submit).layer(upload),

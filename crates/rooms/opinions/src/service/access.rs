@@ -34,7 +34,8 @@ fn is_claimer(p: &Principal, o: &OpinionRow) -> bool {
 }
 
 fn is_assigned_unit(p: &Principal, o: &OpinionRow) -> bool {
-    p.role == Role::Admin || (p.role == Role::Department && o.unit_id.is_some() && o.unit_id == p.scope_id)
+    p.role == Role::Admin
+        || (p.role == Role::Department && o.unit_id.is_some() && o.unit_id == p.scope_id)
 }
 
 pub fn may_move(p: &Principal, o: &OpinionRow, kind: MoveKind) -> bool {
@@ -48,7 +49,9 @@ pub fn may_move(p: &Principal, o: &OpinionRow, kind: MoveKind) -> bool {
                 is_claimer(p, o)
             }
         }
-        MoveKind::Close => matches!(p.role, Role::Admin) || (p.role == Role::Office && p.covers(&o.region_path)),
+        MoveKind::Close => {
+            matches!(p.role, Role::Admin) || (p.role == Role::Office && p.covers(&o.region_path))
+        }
         // Ratings come from the citizen through the query code, never from staff.
         MoveKind::Rate => false,
         _ => is_claimer(p, o),
@@ -57,14 +60,22 @@ pub fn may_move(p: &Principal, o: &OpinionRow, kind: MoveKind) -> bool {
 
 /// The current handler sees the citizen's name and phone in full; everyone else masked.
 pub fn is_current_handler(p: &Principal, o: &OpinionRow) -> bool {
-    let with_unit = o.unit_id.is_some() && matches!(o.status, Status::Assigned | Status::InProgress | Status::Replied);
+    let with_unit = o.unit_id.is_some()
+        && matches!(
+            o.status,
+            Status::Assigned | Status::InProgress | Status::Replied
+        );
     if with_unit {
         return p.role == Role::Department && o.unit_id == p.scope_id;
     }
     match p.role {
         Role::Deputy => o.deputy_id.is_some() && o.deputy_id == p.scope_id,
-        Role::Station => o.deputy_id.is_none() && o.station_id.is_some() && o.station_id == p.scope_id,
-        Role::Township => o.deputy_id.is_none() && o.station_id.is_none() && p.covers(&o.region_path),
+        Role::Station => {
+            o.deputy_id.is_none() && o.station_id.is_some() && o.station_id == p.scope_id
+        }
+        Role::Township => {
+            o.deputy_id.is_none() && o.station_id.is_none() && p.covers(&o.region_path)
+        }
         _ => false,
     }
 }

@@ -40,7 +40,9 @@ impl Opinions {
 
     /// Urgency colour of an item's deadline now.
     pub fn urgency(&self, o: &OpinionRow, now: i64) -> &'static str {
-        let Some(due) = o.deadline_at else { return "normal" };
+        let Some(due) = o.deadline_at else {
+            return "normal";
+        };
         if !o.status.is_open() {
             return "normal";
         }

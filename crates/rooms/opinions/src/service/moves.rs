@@ -28,8 +28,16 @@ fn parse_kind(s: &str) -> AppResult<MoveKind> {
 
 fn wrong_state(from: Status, kind: MoveKind) -> AppError {
     AppError::Conflict(Msg::new(
-        format!("当前状态“{}”下不能执行此操作（{}）", from.label_zh(), kind.as_str()),
-        format!("cannot {} an item that is {}", kind.as_str(), from.label_en().to_lowercase()),
+        format!(
+            "当前状态“{}”下不能执行此操作（{}）",
+            from.label_zh(),
+            kind.as_str()
+        ),
+        format!(
+            "cannot {} an item that is {}",
+            kind.as_str(),
+            from.label_en().to_lowercase()
+        ),
     ))
 }
 
@@ -39,7 +47,11 @@ fn need_note(note: &str, zh: &str, en: &str) -> AppResult<String> {
         return Err(AppError::field("note", zh, en));
     }
     if n.chars().count() > 4_000 {
-        return Err(AppError::field("note", "不能超过 4000 字", "must be at most 4000 characters"));
+        return Err(AppError::field(
+            "note",
+            "不能超过 4000 字",
+            "must be at most 4000 characters",
+        ));
     }
     Ok(n.to_string())
 }
@@ -57,10 +69,18 @@ fn duty_kind(kind: MoveKind) -> &'static str {
 }
 
 /// Makes a handler's move on item `id`; returns the item's new state.
-pub async fn apply(o: &Opinions, p: &Principal, client: &str, id: i64, input: &MoveInput) -> AppResult<Status> {
+pub async fn apply(
+    o: &Opinions,
+    p: &Principal,
+    client: &str,
+    id: i64,
+    input: &MoveInput,
+) -> AppResult<Status> {
     let kind = parse_kind(&input.action)?;
     let mut conn = o.db.pool().acquire().await?;
-    let before = store::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let before = store::by_id(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     drop(conn);
     if !super::access::can_read(p, &before) {
         return Err(AppError::NotFound);
@@ -72,7 +92,8 @@ pub async fn apply(o: &Opinions, p: &Principal, client: &str, id: i64, input: &M
         max_reopens: o.config.max_reopens,
         reopened: before.reopen_count as u32,
     };
-    let to = next(before.status, kind, None, reopen).ok_or_else(|| wrong_state(before.status, kind))?;
+    let to =
+        next(before.status, kind, None, reopen).ok_or_else(|| wrong_state(before.status, kind))?;
     let now = now_ms();
     let mut after = before.clone();
     after.status = to;
@@ -85,7 +106,11 @@ pub async fn apply(o: &Opinions, p: &Principal, client: &str, id: i64, input: &M
             after.deadline_at = o.deadline(now, o.config.reply_days);
             if let Some(level) = input.level.as_deref().filter(|l| !l.trim().is_empty()) {
                 if !matches!(level, "township" | "district") {
-                    return Err(AppError::field("level", "分级应为 township 或 district", "level must be township or district"));
+                    return Err(AppError::field(
+                        "level",
+                        "分级应为 township 或 district",
+                        "level must be township or district",
+                    ));
                 }
                 after.level = level.to_string();
             }
@@ -94,22 +119,45 @@ pub async fn apply(o: &Opinions, p: &Principal, client: &str, id: i64, input: &M
             }
         }
         MoveKind::Reject => {
-            note = need_note(&input.note, "请写明不予受理的理由", "give the reason for not accepting")?;
+            note = need_note(
+                &input.note,
+                "请写明不予受理的理由",
+                "give the reason for not accepting",
+            )?;
             after.closed_at = Some(now);
             after.deadline_at = None;
         }
         MoveKind::Merge => {
-            let into = input.into_id.ok_or_else(|| AppError::field("into_id", "请选择要合并到的事项", "choose the item to merge into"))?;
+            let into = input.into_id.ok_or_else(|| {
+                AppError::field(
+                    "into_id",
+                    "请选择要合并到的事项",
+                    "choose the item to merge into",
+                )
+            })?;
             let mut conn = o.db.pool().acquire().await?;
             let target = store::by_id(&mut conn, into).await?;
-            let ok = target.as_ref().map(|t| t.id != id && super::access::can_read(p, t) && !t.status.is_final()).unwrap_or(false);
+            let ok = target
+                .as_ref()
+                .map(|t| t.id != id && super::access::can_read(p, t) && !t.status.is_final())
+                .unwrap_or(false);
             if !ok {
-                return Err(AppError::field("into_id", "合并目标不存在、已办结或无权查看", "the target item does not exist, is finished, or is out of your scope"));
+                return Err(AppError::field(
+                    "into_id",
+                    "合并目标不存在、已办结或无权查看",
+                    "the target item does not exist, is finished, or is out of your scope",
+                ));
             }
             after.merged_into = Some(into);
             after.closed_at = Some(now);
             after.deadline_at = None;
-            note = format!("{} {}", target.map(|t| t.tracking_no).unwrap_or_default(), note).trim().to_string();
+            note = format!(
+                "{} {}",
+                target.map(|t| t.tracking_no).unwrap_or_default(),
+                note
+            )
+            .trim()
+            .to_string();
         }
         MoveKind::AnswerOnSpot | MoveKind::Reply => {
             note = need_note(&input.note, "请填写答复内容", "write the reply")?;
@@ -118,12 +166,28 @@ pub async fn apply(o: &Opinions, p: &Principal, client: &str, id: i64, input: &M
             after.deadline_at = None;
         }
         MoveKind::Assign => {
-            let unit_id = input.unit_id.ok_or_else(|| AppError::field("unit_id", "请选择承办单位", "choose the handling unit"))?;
-            let unit = yidu_registry::scope::scope_region(&o.db, yidu_kernel::ScopeKind::Unit, unit_id)
-                .await?
-                .ok_or_else(|| AppError::field("unit_id", "承办单位不存在", "the handling unit does not exist"))?;
-            if before.district_id.is_some() && unit.district_id.is_some() && unit.district_id != before.district_id {
-                return Err(AppError::field("unit_id", "承办单位不在本区", "the unit belongs to another district"));
+            let unit_id = input.unit_id.ok_or_else(|| {
+                AppError::field("unit_id", "请选择承办单位", "choose the handling unit")
+            })?;
+            let unit =
+                yidu_registry::scope::scope_region(&o.db, yidu_kernel::ScopeKind::Unit, unit_id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::field(
+                            "unit_id",
+                            "承办单位不存在",
+                            "the handling unit does not exist",
+                        )
+                    })?;
+            if before.district_id.is_some()
+                && unit.district_id.is_some()
+                && unit.district_id != before.district_id
+            {
+                return Err(AppError::field(
+                    "unit_id",
+                    "承办单位不在本区",
+                    "the unit belongs to another district",
+                ));
             }
             after.unit_id = Some(unit_id);
             after.deadline_at = o.deadline(now, o.config.take_days);
@@ -142,7 +206,11 @@ pub async fn apply(o: &Opinions, p: &Principal, client: &str, id: i64, input: &M
             after.deadline_at = o.deadline(now, o.config.reply_days);
         }
         MoveKind::Return => {
-            note = need_note(&input.note, "请写明退回理由", "give the reason for returning it")?;
+            note = need_note(
+                &input.note,
+                "请写明退回理由",
+                "give the reason for returning it",
+            )?;
             after.unit_id = None;
             after.deadline_at = o.deadline(now, o.config.accept_days);
         }
@@ -181,9 +249,24 @@ pub async fn apply(o: &Opinions, p: &Principal, client: &str, id: i64, input: &M
         user_id: p.user_id,
         name: p.display_name.clone(),
         role: p.role.as_str(),
-        deputy_id: if p.role == Role::Deputy { p.scope_id } else { None },
+        deputy_id: if p.role == Role::Deputy {
+            p.scope_id
+        } else {
+            None
+        },
     };
-    commit_move(o, &before, &after, kind, &note, Actor::new(p, client), &doer, notice, now).await?;
+    commit_move(
+        o,
+        &before,
+        &after,
+        kind,
+        &note,
+        Actor::new(p, client),
+        &doer,
+        notice,
+        now,
+    )
+    .await?;
     Ok(to)
 }
 
@@ -209,9 +292,13 @@ async fn commit_move(
     now: i64,
 ) -> AppResult<()> {
     let mut tx = o.db.begin().await?;
-    let moved = store::update_after_move(&mut tx, after, (before.status, before.updated_at), now).await?;
+    let moved =
+        store::update_after_move(&mut tx, after, (before.status, before.updated_at), now).await?;
     if !moved {
-        return Err(AppError::conflict("该事项刚被他人处理，请刷新后再试", "Someone else just moved this item; reload and try again"));
+        return Err(AppError::conflict(
+            "该事项刚被他人处理，请刷新后再试",
+            "Someone else just moved this item; reload and try again",
+        ));
     }
     store::insert_event(
         &mut tx,
@@ -229,7 +316,16 @@ async fn commit_move(
         },
     )
     .await?;
-    yidu_cockpit::counters::record(&mut tx, &yidu_cockpit::Change::moved(&o.calendar, o.config.reply_days, crate::demo::cockpit_item(before), crate::demo::cockpit_item(after))).await?;
+    yidu_cockpit::counters::record(
+        &mut tx,
+        &yidu_cockpit::Change::moved(
+            &o.calendar,
+            o.config.reply_days,
+            crate::demo::cockpit_item(before),
+            crate::demo::cockpit_item(after),
+        ),
+    )
+    .await?;
     if let Some(n) = notice {
         store::notify(&mut tx, &n, now).await?;
     }
@@ -281,7 +377,11 @@ async fn commit_move(
         &actor,
         Entry::new(&format!("opinion.{}", kind.as_str()), "opinion", before.id)
             .at(&before.region_path, before.district_id)
-            .summary(format!("{} -> {}", before.status.as_str(), after.status.as_str())),
+            .summary(format!(
+                "{} -> {}",
+                before.status.as_str(),
+                after.status.as_str()
+            )),
     )
     .await?;
     tx.commit().await?;
@@ -300,16 +400,25 @@ pub async fn rate(
 ) -> AppResult<Status> {
     let before = super::read::citizen_row(o, tracking_no, query_code).await?;
     let sat = Satisfaction::parse(satisfaction).ok_or_else(|| {
-        AppError::field("satisfaction", "请选择满意、基本满意或不满意", "choose satisfied, basic or unsatisfied")
+        AppError::field(
+            "satisfaction",
+            "请选择满意、基本满意或不满意",
+            "choose satisfied, basic or unsatisfied",
+        )
     })?;
     if comment.chars().count() > 1_000 {
-        return Err(AppError::field("comment", "评价不能超过 1000 字", "comment must be at most 1000 characters"));
+        return Err(AppError::field(
+            "comment",
+            "评价不能超过 1000 字",
+            "comment must be at most 1000 characters",
+        ));
     }
     let reopen = ReopenPolicy {
         max_reopens: o.config.max_reopens,
         reopened: before.reopen_count as u32,
     };
-    let to = next(before.status, MoveKind::Rate, Some(sat), reopen).ok_or_else(|| wrong_state(before.status, MoveKind::Rate))?;
+    let to = next(before.status, MoveKind::Rate, Some(sat), reopen)
+        .ok_or_else(|| wrong_state(before.status, MoveKind::Rate))?;
     let now = now_ms();
     let mut after = before.clone();
     after.status = to;
@@ -335,16 +444,37 @@ pub async fn rate(
     };
     let reopened_text = format!("群众不满意，事项重新办理：{}", before.title);
     let notice = (to == Status::InProgress).then(|| Notice {
-        deputy_id: if before.unit_id.is_none() { before.deputy_id } else { None },
-        station_id: if before.unit_id.is_none() { before.station_id } else { None },
+        deputy_id: if before.unit_id.is_none() {
+            before.deputy_id
+        } else {
+            None
+        },
+        station_id: if before.unit_id.is_none() {
+            before.station_id
+        } else {
+            None
+        },
         unit_id: before.unit_id,
         region_id: None,
         opinion_id: before.id,
         kind: "reopened",
         text: &reopened_text,
     });
-    let note = format!("{} {}", sat.label_zh(), after.rating_comment).trim().to_string();
-    commit_move(o, &before, &after, MoveKind::Rate, &note, actor, &citizen, notice, now).await?;
+    let note = format!("{} {}", sat.label_zh(), after.rating_comment)
+        .trim()
+        .to_string();
+    commit_move(
+        o,
+        &before,
+        &after,
+        MoveKind::Rate,
+        &note,
+        actor,
+        &citizen,
+        notice,
+        now,
+    )
+    .await?;
     Ok(to)
 }
 

@@ -93,7 +93,9 @@ pub async fn view(o: &Opinions, p: &Principal, row: &OpinionRow, now: i64) -> Ap
 
 async fn readable(o: &Opinions, p: &Principal, id: i64) -> AppResult<OpinionRow> {
     let mut conn = o.db.pool().acquire().await?;
-    let row = store::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let row = store::by_id(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !can_read(p, &row) {
         return Err(AppError::NotFound);
     }
@@ -124,14 +126,25 @@ pub async fn timeline(o: &Opinions, p: &Principal, id: i64) -> AppResult<Vec<Tim
 }
 
 /// A photo of an item, for staff who may read it.
-pub async fn photo(o: &Opinions, p: &Principal, id: i64, file_id: i64) -> AppResult<(String, Vec<u8>)> {
+pub async fn photo(
+    o: &Opinions,
+    p: &Principal,
+    id: i64,
+    file_id: i64,
+) -> AppResult<(String, Vec<u8>)> {
     readable(o, p, id).await?;
-    store::file(&o.db, id, file_id).await?.ok_or(AppError::NotFound)
+    store::file(&o.db, id, file_id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The row behind a tracking number, if the query code matches (else NotFound, so a
 /// wrong code and a wrong number look the same).
-pub async fn citizen_row(o: &Opinions, tracking_no: &str, query_code: &str) -> AppResult<OpinionRow> {
+pub async fn citizen_row(
+    o: &Opinions,
+    tracking_no: &str,
+    query_code: &str,
+) -> AppResult<OpinionRow> {
     let row = store::by_tracking_no(&o.db, tracking_no.trim().to_ascii_uppercase().as_str())
         .await?
         .ok_or(AppError::NotFound)?;
@@ -149,7 +162,8 @@ pub async fn track(o: &Opinions, tracking_no: &str, query_code: &str) -> AppResu
         .into_iter()
         .map(|e| {
             // Notes between staff (e.g. return reasons) stay internal; replies are shown.
-            let public_note = matches!(e.to.as_str(), "replied" | "rejected") || e.actor_role == "citizen";
+            let public_note =
+                matches!(e.to.as_str(), "replied" | "rejected") || e.actor_role == "citizen";
             TimelineEvent {
                 at: e.at,
                 at_local: format_china(e.at),
@@ -190,7 +204,12 @@ pub struct QueueFilter {
 
 /// The items within the viewer's scope, most urgent first (open items by deadline,
 /// then the newest).
-pub async fn queue(o: &Opinions, p: &Principal, f: &QueueFilter, q: &PageQuery) -> AppResult<Page<Opinion>> {
+pub async fn queue(
+    o: &Opinions,
+    p: &Principal,
+    f: &QueueFilter,
+    q: &PageQuery,
+) -> AppResult<Page<Opinion>> {
     let mut conds: Vec<String> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     let mut ints: Vec<i64> = Vec::new();
@@ -239,7 +258,11 @@ pub async fn queue(o: &Opinions, p: &Principal, f: &QueueFilter, q: &PageQuery) 
             ints.len()
         ));
     }
-    let where_sql = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+    let where_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
     // Number the placeholders: texts are $1..$n, integers follow.
     let n_text = texts.len();
     let mut numbered = where_sql;
@@ -275,7 +298,11 @@ pub async fn queue(o: &Opinions, p: &Principal, f: &QueueFilter, q: &PageQuery) 
     for i in &ints {
         lq = lq.bind(*i);
     }
-    let rows = lq.bind(q.limit()).bind(q.offset()).fetch_all(o.db.pool()).await?;
+    let rows = lq
+        .bind(q.limit())
+        .bind(q.offset())
+        .fetch_all(o.db.pool())
+        .await?;
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
         items.push(view(o, p, &store::from_row(r), now).await?);

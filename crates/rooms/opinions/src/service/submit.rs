@@ -25,7 +25,10 @@ fn random_code(len: usize) -> String {
 
 /// The stored form of a query code: it only ever leaves yidu once, in the receipt.
 pub fn query_hash(tracking_no: &str, code: &str) -> String {
-    hex::encode(Sha256::digest(format!("{tracking_no}:{}", code.trim().to_ascii_uppercase())))
+    hex::encode(Sha256::digest(format!(
+        "{tracking_no}:{}",
+        code.trim().to_ascii_uppercase()
+    )))
 }
 
 /// Where an item belongs: its region, district and the deputy or station it came to.
@@ -67,14 +70,24 @@ async fn route(o: &Opinions, channel: &Channel, grid_id: Option<i64>) -> AppResu
         Channel::General | Channel::External(_) => {}
     }
     if let Some(g) = grid_id {
-        let grid = yidu_registry::scope::region_path(&o.db, g).await?.ok_or_else(|| {
-            AppError::field("grid_id", "所选网格或社区不存在", "the chosen grid or community does not exist")
-        })?;
+        let grid = yidu_registry::scope::region_path(&o.db, g)
+            .await?
+            .ok_or_else(|| {
+                AppError::field(
+                    "grid_id",
+                    "所选网格或社区不存在",
+                    "the chosen grid or community does not exist",
+                )
+            })?;
         // A grid names the place more precisely than the code does.
         path = Some(grid.path);
     }
     let path = path.ok_or_else(|| {
-        AppError::field("grid_id", "请选择问题所在的社区或网格", "choose the community or grid the problem is in")
+        AppError::field(
+            "grid_id",
+            "请选择问题所在的社区或网格",
+            "choose the community or grid the problem is in",
+        )
     })?;
     let region_id = region_id_of(&path).ok_or(AppError::NotFound)?;
     let region = yidu_registry::scope::region_path(&o.db, region_id)
@@ -89,13 +102,21 @@ async fn route(o: &Opinions, channel: &Channel, grid_id: Option<i64>) -> AppResu
     })
 }
 
-async fn check_limits(o: &Opinions, client_index: &str, phone_index: &str, now: i64) -> AppResult<()> {
+async fn check_limits(
+    o: &Opinions,
+    client_index: &str,
+    phone_index: &str,
+    now: i64,
+) -> AppResult<()> {
     let hour = now - 3_600_000;
-    if store::count_since(&o.db, "client_index", client_index, hour).await? >= o.config.per_client_per_hour {
+    if store::count_since(&o.db, "client_index", client_index, hour).await?
+        >= o.config.per_client_per_hour
+    {
         return Err(AppError::RateLimited);
     }
     if !phone_index.is_empty()
-        && store::count_since(&o.db, "phone_index", phone_index, now - 86_400_000).await? >= o.config.per_phone_per_day
+        && store::count_since(&o.db, "phone_index", phone_index, now - 86_400_000).await?
+            >= o.config.per_phone_per_day
     {
         return Err(AppError::RateLimited);
     }
@@ -109,7 +130,11 @@ async fn check_category(o: &Opinions, id: Option<i64>) -> AppResult<()> {
         .fetch_optional(o.db.pool())
         .await?;
     if found.is_none() {
-        return Err(AppError::field("category_id", "所选类别不存在", "the chosen category does not exist"));
+        return Err(AppError::field(
+            "category_id",
+            "所选类别不存在",
+            "the chosen category does not exist",
+        ));
     }
     Ok(())
 }
@@ -127,7 +152,11 @@ pub async fn submit(
     let key = idempotency_key.map(str::trim).filter(|k| !k.is_empty());
     if let Some(k) = key {
         if k.len() > 100 {
-            return Err(AppError::field("idempotency_key", "幂等键过长", "idempotency key too long"));
+            return Err(AppError::field(
+                "idempotency_key",
+                "幂等键过长",
+                "idempotency key too long",
+            ));
         }
         if let Some(stored) = store::idempotent_response(&o.db, IDEMPOTENCY_SCOPE, k).await? {
             return serde_json::from_str(&stored).map_err(AppError::internal);
@@ -161,10 +190,26 @@ pub async fn submit(
         .unwrap_or_default();
     check_limits(o, &client_index, &phone_index, now).await?;
 
-    let tracking_no = format!("{}{}", yidu_kernel::clock::to_china(now).format(&time::macros::format_description!("[year repr:last_two][month][day]")).unwrap_or_default(), random_code(6));
+    let tracking_no = format!(
+        "{}{}",
+        yidu_kernel::clock::to_china(now)
+            .format(&time::macros::format_description!(
+                "[year repr:last_two][month][day]"
+            ))
+            .unwrap_or_default(),
+        random_code(6)
+    );
     let query_code = random_code(6);
-    let name_enc = clean.name.as_deref().map(|n| o.keys.seal(n)).unwrap_or_default();
-    let phone_enc = clean.phone.as_ref().map(|p| o.keys.seal(p.as_str())).unwrap_or_default();
+    let name_enc = clean
+        .name
+        .as_deref()
+        .map(|n| o.keys.seal(n))
+        .unwrap_or_default();
+    let phone_enc = clean
+        .phone
+        .as_ref()
+        .map(|p| o.keys.seal(p.as_str()))
+        .unwrap_or_default();
     let deadline = o.deadline(now, o.config.accept_days);
     let receipt = Receipt {
         tracking_no: tracking_no.clone(),
@@ -217,7 +262,23 @@ pub async fn submit(
         },
     )
     .await?;
-    yidu_cockpit::counters::record(&mut tx, &yidu_cockpit::Change::submitted(&o.calendar, o.config.reply_days, yidu_cockpit::Item { created_at: now, region_path: routing.region_path.clone(), grid_id: clean.grid_id, category_id: clean.category_id, station_id: routing.station_id, status: "submitted".into(), ..Default::default() })).await?;
+    yidu_cockpit::counters::record(
+        &mut tx,
+        &yidu_cockpit::Change::submitted(
+            &o.calendar,
+            o.config.reply_days,
+            yidu_cockpit::Item {
+                created_at: now,
+                region_path: routing.region_path.clone(),
+                grid_id: clean.grid_id,
+                category_id: clean.category_id,
+                station_id: routing.station_id,
+                status: "submitted".into(),
+                ..Default::default()
+            },
+        ),
+    )
+    .await?;
     for (ct, bytes) in &cleaned {
         store::insert_file(&mut tx, id, None, ct, bytes, now).await?;
     }
@@ -228,7 +289,8 @@ pub async fn submit(
             deputy_id: routing.deputy_id,
             station_id: routing.station_id,
             unit_id: None,
-            region_id: (routing.deputy_id.is_none() && routing.station_id.is_none()).then_some(routing.region_id),
+            region_id: (routing.deputy_id.is_none() && routing.station_id.is_none())
+                .then_some(routing.region_id),
             opinion_id: id,
             kind: "submitted",
             text: &text,
@@ -240,7 +302,14 @@ pub async fn submit(
         "event": "opinion.submitted", "tracking_no": tracking_no, "status": "submitted",
         "channel": channel.kind(), "region_id": routing.region_id, "at": now,
     });
-    store::enqueue_event(&mut tx, &event_id(), "opinion.submitted", &payload.to_string(), now).await?;
+    store::enqueue_event(
+        &mut tx,
+        &event_id(),
+        "opinion.submitted",
+        &payload.to_string(),
+        now,
+    )
+    .await?;
     yidu_audit::record(
         &mut tx,
         &Actor {
@@ -250,12 +319,16 @@ pub async fn submit(
         },
         Entry::new("opinion.submit", "opinion", id)
             .at(&routing.region_path, routing.district_id)
-            .summary(format!("tracking_no={tracking_no} channel={}", channel.kind())),
+            .summary(format!(
+                "tracking_no={tracking_no} channel={}",
+                channel.kind()
+            )),
     )
     .await?;
     if let Some(k) = key {
         let stored = serde_json::to_string(&receipt).map_err(AppError::internal)?;
-        if let Err(e) = store::remember_response(&mut tx, IDEMPOTENCY_SCOPE, k, &stored, now).await {
+        if let Err(e) = store::remember_response(&mut tx, IDEMPOTENCY_SCOPE, k, &stored, now).await
+        {
             // A concurrent retry with the same key won: drop ours, answer with theirs.
             drop(tx);
             if let Some(first) = store::idempotent_response(&o.db, IDEMPOTENCY_SCOPE, k).await? {

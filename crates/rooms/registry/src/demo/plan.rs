@@ -623,7 +623,12 @@ mod tests {
             while a.regions[r].level != "township" {
                 r = a.regions[r].parent.unwrap();
             }
-            assert!(a.regions[r].name.ends_with('镇'), "{} in {}", d.name, a.regions[r].name);
+            assert!(
+                a.regions[r].name.ends_with('镇'),
+                "{} in {}",
+                d.name,
+                a.regions[r].name
+            );
         }
     }
 }
