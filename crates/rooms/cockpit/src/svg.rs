@@ -149,7 +149,12 @@ pub fn rings(geo: &serde_json::Value) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// A map of polygons (name, count, rings) in one box, darker for more items.
-pub fn map(title: &str, shapes: &[(String, i64, Vec<Vec<(f64, f64)>>)]) -> String {
+/// A polygon ring of (longitude, latitude) points.
+pub type Ring = Vec<(f64, f64)>;
+/// A grid on the map: its name, its item count and its polygon rings.
+pub type MapShape = (String, i64, Vec<Ring>);
+
+pub fn map(title: &str, shapes: &[MapShape]) -> String {
     let all = shapes.iter().flat_map(|s| s.2.iter().flatten());
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for (x, y) in all {

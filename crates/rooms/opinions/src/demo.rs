@@ -166,18 +166,20 @@ struct Gen {
     converted_kind: &'static str,
     created_at: i64,
     updated_at: i64,
-    /// (at, actor_role, actor_name, action, from, to, note, unit_id)
-    events: Vec<(
-        i64,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        String,
-        Option<i64>,
-    )>,
+    events: Vec<GenEvent>,
 }
+
+/// (at, actor_role, actor_name, action, from, to, note, unit_id)
+type GenEvent = (
+    i64,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    String,
+    Option<i64>,
+);
 
 async fn places(o: &Opinions) -> anyhow::Result<Vec<Place>> {
     let stations: Vec<(i64, String)> = sqlx::query(
@@ -247,7 +249,7 @@ pub async fn load_history(o: &Opinions, n: usize, seed: u64) -> anyhow::Result<u
         .collect();
     let now = yidu_kernel::clock::now_ms();
     let start = now - 730 * DAY_MS;
-    let mut rng = Rng(seed ^ 0x5EED_0F_0D1E);
+    let mut rng = Rng(seed ^ 0x005E_ED0F_0D1E);
     let mut written = 0;
     let batch = 400;
     let mut i = 0;
