@@ -1,5 +1,7 @@
 //! Writes the files the browser tests upload: `deputies.xlsx` with two new deputies of
-//! the demo district's first township, and `fixture.json` naming them. It loads the demo
+//! the demo district's first township, `photo.png` (a tiny valid photo for a citizen's
+//! submission), and `fixture.json` naming them, the demo deputy's public code and the
+//! unit `dept1` works for. It loads the demo
 //! into a throwaway database to learn the generated region and station names, so the
 //! file always matches the demo that `yidu serve --demo` loads.
 //!
@@ -7,6 +9,16 @@
 
 use rust_xlsxwriter::Workbook;
 use yidu_db::{Db, Row};
+
+/// A 4×4 red PNG (RGB, one zlib-compressed IDAT): small, but a real image with valid
+/// chunk checksums, so the photo check accepts it.
+const PHOTO_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x26, 0x93, 0x09,
+    0x29, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x38, 0x61, 0xa3, 0x01,
+    0x47, 0x0c, 0xc4, 0x71, 0x00, 0xf1, 0xc3, 0x12, 0xc1, 0x5c, 0xec, 0x06, 0xd7, 0x00, 0x00, 0x00,
+    0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,6 +39,11 @@ async fn main() -> anyhow::Result<()> {
         .get(0);
     let station: String = sqlx::query("SELECT name FROM stations WHERE id = $1")
         .bind(demo.station_id)
+        .fetch_one(db.pool())
+        .await?
+        .get(0);
+    let unit: String = sqlx::query("SELECT name FROM units WHERE id = $1")
+        .bind(demo.unit_id)
         .fetch_one(db.pool())
         .await?
         .get(0);
@@ -59,7 +76,16 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     book.save(out.join("deputies.xlsx"))?;
-    let fixture = serde_json::json!({"deputies": names, "township": township, "station": station});
+    std::fs::write(out.join("photo.png"), PHOTO_PNG)?;
+    let fixture = serde_json::json!({
+        "deputies": names,
+        "township": township,
+        "station": station,
+        "deputy_id": demo.deputy_id,
+        "deputy_code": demo.deputy_code,
+        "unit_id": demo.unit_id,
+        "unit": unit,
+    });
     std::fs::write(out.join("fixture.json"), fixture.to_string())?;
     println!("wrote {}", out.display());
     Ok(())

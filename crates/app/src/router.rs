@@ -30,7 +30,19 @@ pub fn opinions(db: Db, config: &Config) -> anyhow::Result<yidu_opinions::Opinio
         keys: Arc::new(keys),
         calendar: Arc::new(yidu_calendar::Calendar::builtin()),
         config: Arc::new(config.opinions.clone()),
+        segmenter: segmenter(),
     })
+}
+
+/// The search tokenizer, built once per process (loading jieba's dictionary takes a while)
+/// and shared by every `Opinions` the process makes, tests included. No registry names as
+/// user words: the same tokenizer must serve every database the process opens, and the
+/// character bigrams already find names however jieba splits them.
+fn segmenter() -> Arc<yidu_text::Segmenter> {
+    static SEGMENTER: std::sync::OnceLock<Arc<yidu_text::Segmenter>> = std::sync::OnceLock::new();
+    SEGMENTER
+        .get_or_init(|| Arc::new(yidu_text::Segmenter::new()))
+        .clone()
 }
 
 /// The whole application. Fails when the personal-data keys cannot be loaded.

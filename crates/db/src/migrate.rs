@@ -54,6 +54,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_cockpit"),
     migration!(5, "0005_outbound"),
     migration!(6, "0006_channels"),
+    migration!(7, "0007_search"),
 ];
 
 pub fn latest_version() -> i64 {

@@ -110,8 +110,15 @@ async fn sqlite_and_postgres_schemas_stay_in_step() {
     let pg = Db::connect(&pg_url).await.unwrap();
     migrate::run(&pg).await.unwrap();
 
-    let (ls, li) = sqlite_schema(&lite).await;
-    let (ps, pi) = postgres_schema(&pg).await;
+    let (mut ls, mut li) = sqlite_schema(&lite).await;
+    let (mut ps, mut pi) = postgres_schema(&pg).await;
+    // The search index is dialect-specific by design (an FTS5 table with its shadow tables
+    // on SQLite, a tsvector table with a GIN index on PostgreSQL): leave it out.
+    let search = |name: &String| !name.starts_with("opinion_search");
+    ls.retain(|t, _| search(t));
+    ps.retain(|t, _| search(t));
+    li.retain(search);
+    pi.retain(search);
     assert_eq!(
         ls.keys().collect::<Vec<_>>(),
         ps.keys().collect::<Vec<_>>(),

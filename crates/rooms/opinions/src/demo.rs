@@ -663,6 +663,10 @@ fn marks(rows: usize, cols: usize) -> String {
 }
 
 async fn insert_batch(o: &Opinions, items: &[Gen]) -> anyhow::Result<usize> {
+    let tokens: Vec<String> = items
+        .iter()
+        .map(|g| crate::service::search::document_tokens(&o.segmenter, &g.title, &g.body))
+        .collect();
     let mut tx = o.db.begin().await?;
     let sql = format!(
         "INSERT INTO opinions ({OPINION_COLS}) VALUES {} RETURNING id, tracking_no",
@@ -708,6 +712,12 @@ async fn insert_batch(o: &Opinions, items: &[Gen]) -> anyhow::Result<usize> {
         .iter()
         .map(|r| (r.get::<String, _>(1), r.get::<i64, _>(0)))
         .collect();
+    let search: Vec<(i64, String)> = items
+        .iter()
+        .zip(tokens)
+        .filter_map(|(g, t)| ids.get(&g.tracking_no).map(|id| (*id, t)))
+        .collect();
+    crate::service::search::index_batch(&mut tx, o.db.backend(), &search).await?;
     let events: Vec<(i64, &_)> = items
         .iter()
         .flat_map(|g| {

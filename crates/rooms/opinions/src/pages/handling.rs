@@ -82,6 +82,9 @@ pub struct QueueForm {
     pub category_id: String,
     #[serde(default)]
     pub overdue: String,
+    /// Full-text search words.
+    #[serde(default)]
+    pub q: String,
     #[serde(default)]
     pub page: String,
     #[serde(default)]
@@ -102,6 +105,7 @@ impl QueueForm {
             unit_id: id_of(&self.unit_id),
             category_id: id_of(&self.category_id),
             overdue: matches!(self.overdue.as_str(), "1" | "true" | "on").then_some(true),
+            q: Some(self.q.trim().to_string()).filter(|q| !q.is_empty()),
         }
     }
     fn query(&self, page: Option<u32>) -> String {
@@ -113,6 +117,7 @@ impl QueueForm {
             ("unit_id", self.unit_id.clone()),
             ("category_id", self.category_id.clone()),
             ("overdue", self.overdue.clone()),
+            ("q", self.q.trim().to_string()),
         ];
         pairs.retain(|(_, v)| !v.is_empty());
         if let Some(p) = page {

@@ -6,6 +6,7 @@ pub mod categories;
 pub mod handling;
 pub mod moves;
 pub mod read;
+pub mod search;
 pub mod submit;
 
 use crate::model::OpinionsConfig;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use yidu_calendar::Calendar;
 use yidu_db::Db;
 use yidu_privacy::Keyring;
+use yidu_text::Segmenter;
 
 /// What the room's use cases need besides the database.
 #[derive(Clone)]
@@ -22,6 +24,8 @@ pub struct Opinions {
     pub keys: Arc<Keyring>,
     pub calendar: Arc<Calendar>,
     pub config: Arc<OpinionsConfig>,
+    /// The search tokenizer: jieba's dictionary is slow to load, so one per process.
+    pub segmenter: Arc<Segmenter>,
 }
 
 impl Opinions {

@@ -200,6 +200,8 @@ pub struct QueueFilter {
     pub category_id: Option<i64>,
     /// Only items past their deadline.
     pub overdue: Option<bool>,
+    /// Full-text search in title and body (Chinese however segmented; all terms required).
+    pub q: Option<String>,
 }
 
 /// The items within the viewer's scope, most urgent first (open items by deadline,
@@ -249,6 +251,12 @@ pub async fn queue(
             ints.push(v);
             conds.push(format!("{col} = $I{}", ints.len()));
         }
+    }
+    let terms = super::search::query_terms(f.q.as_deref().unwrap_or(""));
+    if let Some(expr) = super::search::match_expr(o.db.backend(), &terms) {
+        texts.push(expr);
+        let placeholder = format!("$T{}", texts.len());
+        conds.push(super::search::condition(o.db.backend(), &placeholder));
     }
     let now = now_ms();
     if f.overdue == Some(true) {

@@ -217,6 +217,8 @@ pub async fn submit(
         status: Status::Submitted,
     };
 
+    // Tokenized before the transaction: jieba must not hold up the single writer.
+    let search_tokens = super::search::document_tokens(&o.segmenter, &clean.title, &clean.body);
     let mut tx = o.db.begin().await?;
     let id = store::insert(
         &mut tx,
@@ -246,6 +248,7 @@ pub async fn submit(
         },
     )
     .await?;
+    super::search::index(&mut tx, o.db.backend(), id, &search_tokens).await?;
     store::insert_event(
         &mut tx,
         &Event {

@@ -1,0 +1,309 @@
+//! Chinese full-text search over citizens' opinions, inside the database itself (SQLite
+//! FTS5, PostgreSQL tsvector with a GIN index), so that every app instance sees the same
+//! index the moment an item is committed, with nothing to rebuild or keep in sync.
+//!
+//! Documents are indexed under three kinds of tokens, computed here and stored
+//! space-separated (the database only splits on whitespace):
+//! - jieba's search-mode words ([`Segmenter::search_tokens`]),
+//! - every bigram of adjacent Chinese characters (also from `search_tokens`),
+//! - every run of letters and digits that are not Chinese ("wifi", "3", "12345").
+//!
+//! A query is normalized the same way and becomes the bigrams of its Chinese runs plus its
+//! letter/digit runs, all required. A query does not require jieba's words: a document may
+//! have been segmented differently ("灯坏" is no word of "路灯坏了", but its bigram is), and
+//! the bigrams of a query are present in every document that contains the query's text.
+//! A lone Chinese character becomes a prefix term (any token starting with it).
+//!
+//! Tokens keep only letters and digits, so nothing in them means anything to FTS5's query
+//! syntax or to `to_tsquery`: quotes, `*`, `:`, `-`, `&|!` and the like never reach SQL.
+
+use super::Opinions;
+use yidu_db::{AnyConnection, Backend, Row};
+use yidu_kernel::{AppError, AppResult};
+use yidu_text::normalize::is_han;
+use yidu_text::{normalize, Segmenter};
+
+/// Longer runs are not words anyone searches for (pasted codes, keyboard mashing); they
+/// would only bloat the index (PostgreSQL refuses lexemes over 2 KB).
+const MAX_TOKEN_CHARS: usize = 48;
+/// More query terms only narrow a result that is already narrow; this bounds query cost.
+const MAX_QUERY_TERMS: usize = 24;
+
+/// Splits a token into its letter/digit pieces: the only characters an index token holds.
+fn clean_pieces(token: &str) -> impl Iterator<Item = &str> {
+    token
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|p| !p.is_empty() && p.chars().count() <= MAX_TOKEN_CHARS)
+}
+
+/// Runs of letters and digits that are not Chinese, in normalized text.
+fn non_han_runs(normalized: &str) -> impl Iterator<Item = &str> {
+    normalized
+        .split(|c: char| !c.is_alphanumeric() || is_han(c))
+        .filter(|p| !p.is_empty() && p.chars().count() <= MAX_TOKEN_CHARS)
+}
+
+/// The index tokens of an item: title and body tokenized separately (so that no bigram
+/// spans the two), deduplicated, space-separated.
+pub fn document_tokens(segmenter: &Segmenter, title: &str, body: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::new();
+    for text in [title, body] {
+        let words = segmenter.search_tokens(text);
+        let normalized = normalize(text);
+        let tokens = words
+            .iter()
+            .flat_map(|w| clean_pieces(w))
+            .chain(non_han_runs(&normalized));
+        for t in tokens {
+            if seen.insert(t.to_string()) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(t);
+            }
+        }
+    }
+    out
+}
+
+/// One required term of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Term {
+    /// The token itself.
+    Exact(String),
+    /// Any token starting with this (a lone Chinese character).
+    Prefix(String),
+}
+
+/// The terms a document must hold to match `query` (empty when the query has no letters,
+/// digits or Chinese characters: then there is nothing to search for).
+pub fn query_terms(query: &str) -> Vec<Term> {
+    let mut terms: Vec<Term> = Vec::new();
+    let mut push = |t: Term| {
+        if !terms.contains(&t) {
+            terms.push(t);
+        }
+    };
+    // Words the user separated stay separate: normalizing the whole query would join
+    // "路灯 垃圾" into "路灯垃圾" and require the bigram "灯垃".
+    let parts = query.split(char::is_whitespace).map(normalize);
+    let normalized: Vec<String> = parts.collect();
+    let runs = normalized
+        .iter()
+        .flat_map(|part| part.split(|c: char| !c.is_alphanumeric()));
+    for run in runs {
+        let chars: Vec<char> = run.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let han = is_han(chars[i]);
+            let start = i;
+            while i < chars.len() && is_han(chars[i]) == han {
+                i += 1;
+            }
+            let piece = &chars[start..i];
+            if !han {
+                if piece.len() <= MAX_TOKEN_CHARS {
+                    push(Term::Exact(piece.iter().collect()));
+                }
+            } else if piece.len() == 1 {
+                push(Term::Prefix(piece[0].to_string()));
+            } else {
+                for pair in piece.windows(2) {
+                    push(Term::Exact(pair.iter().collect()));
+                }
+            }
+        }
+    }
+    terms.truncate(MAX_QUERY_TERMS);
+    terms
+}
+
+/// The engine's match expression for the terms (None when there are none). Terms hold
+/// only letters and digits, so quoting them is enough to make them literal.
+pub fn match_expr(backend: Backend, terms: &[Term]) -> Option<String> {
+    if terms.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = terms
+        .iter()
+        .map(|t| match (backend, t) {
+            (Backend::Sqlite, Term::Exact(s)) => format!("\"{s}\""),
+            (Backend::Sqlite, Term::Prefix(s)) => format!("\"{s}\"*"),
+            (Backend::Postgres, Term::Exact(s)) => format!("'{s}'"),
+            (Backend::Postgres, Term::Prefix(s)) => format!("'{s}':*"),
+        })
+        .collect();
+    Some(match backend {
+        Backend::Sqlite => parts.join(" AND "),
+        Backend::Postgres => parts.join(" & "),
+    })
+}
+
+/// The SQL condition on `o.id` that keeps the items matching the expression bound at
+/// `placeholder`. The one place where the two engines differ.
+pub fn condition(backend: Backend, placeholder: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "o.id IN (SELECT rowid FROM opinion_search WHERE opinion_search MATCH {placeholder})"
+        ),
+        Backend::Postgres => format!(
+            "o.id IN (SELECT opinion_id FROM opinion_search WHERE tsv @@ to_tsquery('simple', {placeholder}))"
+        ),
+    }
+}
+
+fn insert_sql(backend: Backend, rows: usize) -> String {
+    let col = match backend {
+        Backend::Sqlite => "rowid",
+        Backend::Postgres => "opinion_id",
+    };
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
+    format!(
+        "INSERT INTO opinion_search ({col}, tokens) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// Indexes one new item, in the caller's transaction (the one that inserts the item).
+pub async fn index(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: i64,
+    tokens: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&insert_sql(backend, 1))
+        .bind(id)
+        .bind(tokens.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Indexes many new items at once (demo history, reindex), in the caller's transaction.
+pub async fn index_batch(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    rows: &[(i64, String)],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(400) {
+        let sql = insert_sql(backend, chunk.len());
+        let mut q = sqlx::query(&sql);
+        for (id, tokens) in chunk {
+            q = q.bind(*id).bind(tokens.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the index of every item from its title and body (after a tokenizer change, or
+/// to index items written before search existed); returns how many items were indexed.
+/// Works page by page, each in its own transaction, so search keeps working meanwhile.
+pub async fn reindex(o: &Opinions) -> AppResult<usize> {
+    let backend = o.db.backend();
+    let key = match backend {
+        Backend::Sqlite => "rowid",
+        Backend::Postgres => "opinion_id",
+    };
+    let mut after = 0i64;
+    let mut done = 0usize;
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, title, body FROM opinions WHERE id > $1 ORDER BY id LIMIT 1000",
+        )
+        .bind(after)
+        .fetch_all(o.db.pool())
+        .await?;
+        let Some(last) = rows.last() else { break };
+        let last: i64 = last.get(0);
+        let docs: Vec<(i64, String)> = rows
+            .iter()
+            .map(|r| {
+                let (title, body): (String, String) = (r.get(1), r.get(2));
+                (r.get(0), document_tokens(&o.segmenter, &title, &body))
+            })
+            .collect();
+        let mut tx = o.db.begin().await?;
+        sqlx::query(&format!(
+            "DELETE FROM opinion_search WHERE {key} > $1 AND {key} <= $2"
+        ))
+        .bind(after)
+        .bind(last)
+        .execute(&mut *tx)
+        .await?;
+        index_batch(&mut tx, backend, &docs)
+            .await
+            .map_err(AppError::from)?;
+        tx.commit().await?;
+        done += docs.len();
+        after = last;
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(s: &str) -> Term {
+        Term::Exact(s.into())
+    }
+
+    #[test]
+    fn query_terms_are_bigrams_runs_and_prefixes() {
+        assert_eq!(query_terms("灯坏"), vec![exact("灯坏")]);
+        assert_eq!(
+            query_terms("路燈壞了"),
+            vec![exact("路灯"), exact("灯坏"), exact("坏了")]
+        );
+        assert_eq!(
+            query_terms("\"WiFi\" 3号楼 灯*"),
+            vec![
+                exact("wifi"),
+                exact("3"),
+                exact("号楼"),
+                Term::Prefix("灯".into())
+            ]
+        );
+        assert!(query_terms("*:-&|!'\"()").is_empty());
+        assert_eq!(
+            query_terms("路灯　垃圾"),
+            vec![exact("路灯"), exact("垃圾")]
+        );
+    }
+
+    #[test]
+    fn match_expressions_quote_every_term() {
+        let t = query_terms("路灯 AND x");
+        assert_eq!(
+            match_expr(Backend::Sqlite, &t).unwrap(),
+            "\"路灯\" AND \"and\" AND \"x\""
+        );
+        assert_eq!(
+            match_expr(
+                Backend::Postgres,
+                &[exact("路灯"), Term::Prefix("灯".into())]
+            )
+            .unwrap(),
+            "'路灯' & '灯':*"
+        );
+        assert_eq!(match_expr(Backend::Sqlite, &[]), None);
+    }
+
+    #[test]
+    fn document_tokens_cover_query_terms() {
+        let s = Segmenter::new();
+        let doc = document_tokens(&s, "小区门口路灯坏了", "3号楼WiFi信号差, 已经一周!");
+        let tokens: Vec<&str> = doc.split(' ').collect();
+        for q in ["路灯", "灯坏", "路燈", "3号楼", "wifi", "信号差"] {
+            for t in query_terms(q) {
+                let Term::Exact(t) = t else { continue };
+                assert!(tokens.contains(&t.as_str()), "{t} of {q} not in {doc}");
+            }
+        }
+        assert!(doc.chars().all(|c| c == ' ' || c.is_alphanumeric()));
+    }
+}
