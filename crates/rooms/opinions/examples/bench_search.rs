@@ -184,7 +184,7 @@ async fn fill(db: &Db, n: usize, vocab: &Vocab) -> anyhow::Result<()> {
         search::index_batch(&mut tx, backend, &docs).await?;
         tx.commit().await?;
         id += m;
-        if id % 100_000 == 0 {
+        if id.is_multiple_of(100_000) {
             println!("  {id} items ({:.0} s)", started.elapsed().as_secs_f64());
         }
     }
