@@ -173,21 +173,26 @@ pub async fn by_tracking_no(db: &Db, no: &str) -> Result<Option<OpinionRow>, sql
 }
 
 /// Submissions from one blind-indexed source since a time (rate limits).
+/// Submissions from one blind-indexed source since a time, counted up to `cap` (rate
+/// limits only need to know whether the limit is reached, so the count never scans more
+/// rows than the limit however busy a source is).
 pub async fn count_since(
     db: &Db,
     column: &str,
     index: &str,
     since: i64,
+    cap: i64,
 ) -> Result<i64, sqlx::Error> {
     let column = match column {
         "phone_index" => "phone_index",
         _ => "client_index",
     };
     Ok(sqlx::query(&format!(
-        "SELECT COUNT(*) FROM opinions WHERE {column} = $1 AND created_at >= $2"
+        "SELECT COUNT(*) FROM (SELECT 1 FROM opinions WHERE {column} = $1 AND created_at >= $2 LIMIT $3) capped"
     ))
     .bind(index)
     .bind(since)
+    .bind(cap.max(0))
     .fetch_one(db.pool())
     .await?
     .get(0))

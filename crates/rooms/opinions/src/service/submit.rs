@@ -109,14 +109,23 @@ async fn check_limits(
     now: i64,
 ) -> AppResult<()> {
     let hour = now - 3_600_000;
-    if store::count_since(&o.db, "client_index", client_index, hour).await?
-        >= o.config.per_client_per_hour
+    let per_client = o.config.per_client_per_hour;
+    if store::count_since(&o.db, "client_index", client_index, hour, per_client).await?
+        >= per_client
     {
         return Err(AppError::RateLimited);
     }
+    let per_phone = o.config.per_phone_per_day;
     if !phone_index.is_empty()
-        && store::count_since(&o.db, "phone_index", phone_index, now - 86_400_000).await?
-            >= o.config.per_phone_per_day
+        && store::count_since(
+            &o.db,
+            "phone_index",
+            phone_index,
+            now - 86_400_000,
+            per_phone,
+        )
+        .await?
+            >= per_phone
     {
         return Err(AppError::RateLimited);
     }
