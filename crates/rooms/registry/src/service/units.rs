@@ -253,22 +253,14 @@ pub async fn update(
     let mut tx = db.begin().await?;
     let before = us::get_unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let own = p.role == Role::Department && p.scope_id == Some(id);
-    let own_contacts = own && patch.only_contacts();
-    if !(p.manages_registry_at(&before.region.path) || own_contacts) {
-        return Err(AppError::Forbidden);
-    }
+    may_edit_org(p, &before.region.path, own && patch.only_contacts())?;
     if before.retired {
         return Err(AppError::conflict(
             "该单位已撤销，不能修改",
             "This unit is retired and cannot be changed",
         ));
     }
-    let region_id = match patch.region_id {
-        Some(rid) if rid != before.region.id => {
-            writable_region(&mut tx, p, "region_id", rid).await?.id
-        }
-        _ => before.region.id,
-    };
+    let region_id = target_region(&mut tx, p, patch.region_id, before.region.id).await?;
     let mut problems = Problems::default();
     let name = match &patch.name {
         Some(n) => problems.take(check::required("name", n, 80).map_err(invalid)),
@@ -421,22 +413,14 @@ pub async fn update_committee(
         .await?
         .ok_or(AppError::NotFound)?;
     let own = p.role == Role::Committee && p.scope_id == Some(id);
-    let own_contacts = own && patch.only_contacts();
-    if !(p.manages_registry_at(&before.region.path) || own_contacts) {
-        return Err(AppError::Forbidden);
-    }
+    may_edit_org(p, &before.region.path, own && patch.only_contacts())?;
     if before.retired {
         return Err(AppError::conflict(
             "该工委已撤销，不能修改",
             "This committee is retired and cannot be changed",
         ));
     }
-    let region_id = match patch.region_id {
-        Some(rid) if rid != before.region.id => {
-            writable_region(&mut tx, p, "region_id", rid).await?.id
-        }
-        _ => before.region.id,
-    };
+    let region_id = target_region(&mut tx, p, patch.region_id, before.region.id).await?;
     let mut problems = Problems::default();
     let name = match &patch.name {
         Some(n) => problems.take(check::required("name", n, 80).map_err(invalid)),
@@ -541,4 +525,27 @@ pub fn may_edit_unit(p: &Principal, u: &Unit) -> bool {
 
 pub fn may_edit_committee(p: &Principal, c: &Committee) -> bool {
     p.manages_registry_at(&c.region.path) || (p.role == Role::Committee && p.scope_id == Some(c.id))
+}
+
+/// A unit or committee is edited by registry managers over its region, or by its own
+/// staff when they change only the contacts.
+fn may_edit_org(p: &Principal, region_path: &str, own_contacts_only: bool) -> AppResult<()> {
+    if p.manages_registry_at(region_path) || own_contacts_only {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The region an edited unit or committee ends up in: a new one must be writable.
+async fn target_region(
+    tx: &mut yidu_db::AnyConnection,
+    p: &Principal,
+    requested: Option<i64>,
+    current: i64,
+) -> AppResult<i64> {
+    match requested {
+        Some(rid) if rid != current => Ok(writable_region(tx, p, "region_id", rid).await?.id),
+        _ => Ok(current),
+    }
 }
