@@ -24,6 +24,10 @@ pub struct Config {
     pub opinions: yidu_opinions::OpinionsConfig,
     /// Citizens' items the demo generates as two years of history.
     pub demo_history: usize,
+    /// The working-day calendar: the shipped State Council notices plus the years of the
+    /// deployment's own holiday file (`holidays_file`, `YIDU_HOLIDAYS_FILE`), which adds a year
+    /// published after this release or replaces an amended one.
+    pub calendar: std::sync::Arc<yidu_calendar::Calendar>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,12 +59,36 @@ pub struct FileConfig {
     pub token_hours: Option<i64>,
     pub demo_password: Option<String>,
     pub demo_history: Option<usize>,
+    /// A holiday file in the format of crates/calendar/data/cn-holidays.toml.
+    pub holidays_file: Option<PathBuf>,
     pub accept_days: Option<u32>,
     pub take_days: Option<u32>,
     pub reply_days: Option<u32>,
     pub max_reopens: Option<u32>,
     pub submissions_per_client_per_hour: Option<i64>,
     pub submissions_per_phone_per_day: Option<i64>,
+}
+
+/// The shipped holiday notices plus the deployment's holiday file, checked at start-up so
+/// that a typing mistake in the file stops yidu instead of skewing every deadline.
+fn calendar(file: Option<PathBuf>) -> anyhow::Result<yidu_calendar::Calendar> {
+    let builtin = yidu_calendar::Calendar::builtin();
+    let Some(path) = file else {
+        return Ok(builtin);
+    };
+    let src = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "无法读取节假日文件 / cannot read the holiday file {}: {e}",
+            path.display()
+        )
+    })?;
+    builtin.with_extra_toml(&src).map_err(|e| {
+        anyhow::anyhow!(
+            "节假日文件 {} 有误 / {}: {e}",
+            path.display(),
+            path.display()
+        )
+    })
 }
 
 /// Deadlines and limits of the opinions room: defaults, then the file, then YIDU_* variables.
@@ -204,6 +232,11 @@ impl Config {
                 .or(file.demo_history)
                 .unwrap_or(30_000),
             opinions,
+            calendar: std::sync::Arc::new(calendar(
+                env("YIDU_HOLIDAYS_FILE")
+                    .map(PathBuf::from)
+                    .or(file.holidays_file.clone()),
+            )?),
             demo_password: env("YIDU_DEMO_PASSWORD")
                 .or(file.demo_password)
                 .unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into()),

@@ -28,7 +28,7 @@ pub fn opinions(db: Db, config: &Config) -> anyhow::Result<yidu_opinions::Opinio
     Ok(yidu_opinions::Opinions {
         db,
         keys: Arc::new(keys),
-        calendar: Arc::new(yidu_calendar::Calendar::builtin()),
+        calendar: config.calendar.clone(),
         config: Arc::new(config.opinions.clone()),
         segmenter: segmenter(),
     })

@@ -22,6 +22,17 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             None => println!("数据库已有数据，未重复载入演示数据 / the database already has data; demo not loaded again"),
         }
     }
+    if let Some(year) = config
+        .calendar
+        .missing_year(yidu_kernel::clock::to_china(yidu_kernel::clock::now_ms()))
+    {
+        // Deadlines that reach into that year stay empty until its notice is configured.
+        tracing::warn!(
+            year,
+            "no holiday schedule for {year}: deadlines reaching into {year} cannot be computed; \
+             add the State Council notice with holidays_file (YIDU_HOLIDAYS_FILE)"
+        );
+    }
     // Events leave through the outbox: webhooks, SMS and e-mail, retried until delivered.
     let outbound = yidu_outbox::OutboundConfig::from_env();
     let keys = crate::router::opinions(db.clone(), &config)?.keys;

@@ -211,6 +211,19 @@ impl Calendar {
         self.notices.contains_key(&year)
     }
 
+    /// The year whose holiday data is missing when it is needed soon, seen from `today`:
+    /// the current year itself, or, from 1 November on (the State Council usually publishes
+    /// the next year's notice in November, and a 15-working-day deadline set in December
+    /// reaches into January), the next year. `None` when nothing is missing.
+    pub fn missing_year(&self, today: impl ChinaDay) -> Option<i32> {
+        let date = today.china_date();
+        if !self.covers(date.year()) {
+            return Some(date.year());
+        }
+        let late_in_year = u8::from(date.month()) >= 11;
+        (late_in_year && !self.covers(date.year() + 1)).then_some(date.year() + 1)
+    }
+
     /// The notice a year's data comes from, for citing it on screen.
     pub fn notice(&self, year: i32) -> Option<&Notice> {
         self.notices.get(&year)

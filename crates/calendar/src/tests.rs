@@ -397,3 +397,21 @@ holidays = [{ name = "元旦", from = "01-01", to = "01-03", work = ["01-09"] }]
         .with_extra_toml("[[year]]\nyear = 2027\n")
         .is_err());
 }
+
+#[test]
+fn a_missing_year_is_named_before_deadlines_need_it() {
+    let cal = Calendar::builtin();
+    // Mid-year 2026: this year is covered and the next one is not needed yet.
+    assert_eq!(cal.missing_year(date!(2026 - 06 - 30)), None);
+    assert_eq!(cal.missing_year(date!(2026 - 10 - 31)), None);
+    // From November the next year's notice is due; the shipped data stops at 2026.
+    assert_eq!(cal.missing_year(date!(2026 - 11 - 01)), Some(2027));
+    assert_eq!(cal.missing_year(date!(2026 - 12 - 31)), Some(2027));
+    // A year that is not covered at all is named first.
+    assert_eq!(cal.missing_year(date!(2027 - 03 - 01)), Some(2027));
+    assert_eq!(cal.missing_year(date!(2022 - 12 - 01)), Some(2022));
+    // With the next year configured nothing is missing.
+    let extra = "[[year]]\nyear = 2027\ntitle = \"test notice\"\npublished = \"2026-11-01\"\n";
+    let cal = cal.with_extra_toml(extra).unwrap();
+    assert_eq!(cal.missing_year(date!(2026 - 12 - 01)), None);
+}

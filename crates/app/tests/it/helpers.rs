@@ -55,7 +55,12 @@ impl TestResponse {
 impl TestApp {
     /// A fresh database with the demo district and demo accounts.
     pub async fn spawn() -> TestApp {
-        let mut app = TestApp::spawn_empty().await;
+        TestApp::spawn_demo_with(|_| {}).await
+    }
+
+    /// The demo district and accounts on a configuration the test adjusts first.
+    pub async fn spawn_demo_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut app = TestApp::spawn_with(tweak).await;
         app.demo = Some(
             yidu_app::demo::load(&app.db, &app.config)
                 .await

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod calendar;
 mod cli;
 mod cockpit;
 mod crash;

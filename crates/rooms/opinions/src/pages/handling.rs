@@ -185,6 +185,8 @@ struct QueuePage {
     shell: Shell,
     base: &'static str,
     deputy_face: bool,
+    /// Said when a year's holiday notice is missing although deadlines need it soon.
+    holiday_warning: Option<String>,
     digest: Digest,
     rows: Vec<QueueRow>,
     form: QueueForm,
@@ -202,6 +204,24 @@ struct QueuePage {
     pages: u32,
     prev_href: Option<String>,
     next_href: Option<String>,
+}
+
+/// Deadlines reaching into a year without holiday data stay empty (never counted as plain
+/// weekdays), so the people who watch deadlines are told, not left to wonder.
+fn holiday_warning(o: &Opinions, lang: yidu_kernel::Lang) -> Option<String> {
+    let now = yidu_kernel::clock::to_china(yidu_kernel::clock::now_ms());
+    let year = o.calendar.missing_year(now)?;
+    Some(match lang {
+        yidu_kernel::Lang::Zh => format!(
+            "尚未载入{year}年节假日安排：延伸到{year}年的办理期限暂时无法计算。\
+             请系统管理员按国务院办公厅通知配置节假日文件（holidays_file）。"
+        ),
+        yidu_kernel::Lang::En => format!(
+            "The {year} holiday schedule is not loaded: deadlines reaching into {year} cannot \
+             be computed yet. An administrator should add the State Council notice as the \
+             holiday file (holidays_file)."
+        ),
+    })
 }
 
 async fn queue_page(
@@ -246,6 +266,7 @@ async fn queue_page(
     QueuePage {
         base,
         deputy_face: base == "/deputy",
+        holiday_warning: holiday_warning(&o, meta.lang),
         digest,
         rows: page.items.iter().map(|it| row_of(it, &names)).collect(),
         statuses,
