@@ -55,23 +55,35 @@ impl std::fmt::Debug for Upload {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct Submission {
     pub category_id: Option<i64>,
+    /// Up to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
+    /// Up to 4,000 characters.
+    #[schema(min_length = 1, max_length = 4000)]
     pub body: String,
     pub grid_id: Option<i64>,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub address: String,
+    /// Both coordinates or neither.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub latitude: Option<f64>,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub longitude: Option<f64>,
     /// Optional: anonymous submissions are allowed.
     #[serde(default)]
+    #[schema(max_length = 30)]
     pub name: String,
+    /// A mainland mobile or landline number as typed (spaces, dashes and +86 are ignored);
+    /// empty for none.
     #[serde(default)]
     pub phone: String,
-    /// The citizen agreed to the notice on personal information.
+    /// The citizen agreed to the notice on personal information (needed with a name or phone).
     #[serde(default)]
     pub consent: bool,
     /// Left empty by people; bots fill it in.
     #[serde(default)]
+    #[schema(max_length = 0)]
     pub website: String,
 }
 
@@ -165,9 +177,13 @@ pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
 pub struct MoveInput {
     /// accept, reject, merge, answer_on_spot, assign, take, return, escalate, convert,
     /// start, reply, close
+    #[schema(
+        pattern = r"^\s*(accept|reject|merge|answer_on_spot|assign|take|return|escalate|convert|start|reply|close)\s*$"
+    )]
     pub action: String,
-    /// Reason, reply text or note.
+    /// Reason, reply text or note (up to 4,000 characters).
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub note: String,
     /// For assign: the handling unit.
     pub unit_id: Option<i64>,
