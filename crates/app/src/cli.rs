@@ -78,6 +78,12 @@ pub enum Command {
     /// 外部渠道（Open311 API 密钥）/ external channels (Open311 API keys)
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// 民意类别树（CSV：一级分类,二级分类,三级分类）/ the category tree as CSV
+    #[command(subcommand)]
+    Categories(CategoriesCommand),
+    /// 每日待办摘要 / the daily digest of due items
+    #[command(subcommand)]
+    Digest(DigestCommand),
     /// 中文文本：训练分类、分类、聚类（可在文件上评估）/ Chinese text: train, classify, cluster files
     #[command(subcommand)]
     Text(TextCommand),
@@ -115,6 +121,24 @@ pub enum TextCommand {
         /// 摘要中列出的类数 / clusters listed in the summary
         #[arg(long, default_value_t = 20)]
         top: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CategoriesCommand {
+    /// 从 CSV 导入类别，已有的同名类别保留 / load categories from CSV (existing ones are kept)
+    Import { file: PathBuf },
+    /// 把使用中的类别导出为 CSV / write the active categories as CSV
+    Export { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// 发送某日（北京时间）的待办摘要，每人每天只发一次 / send a day's digest (once per person and day)
+    Send {
+        /// 日期 YYYY-MM-DD（默认今天）/ day, YYYY-MM-DD (default today)
+        #[arg(long)]
+        date: Option<String>,
     },
 }
 
@@ -375,6 +399,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     println!("已停用 / revoked: {name}");
                 }
             }
+        }
+        Command::Categories(cmd) => {
+            let db = crate::server::connect(&config).await?;
+            let o = crate::router::opinions(db, &config)?;
+            use yidu_opinions::service::{categories, category_edit};
+            match cmd {
+                CategoriesCommand::Import { file } => {
+                    let text = std::fs::read_to_string(&file).map_err(|e| {
+                        anyhow::anyhow!("无法读取 / cannot read {}: {e}", file.display())
+                    })?;
+                    let created = categories::import_csv(&o, &text).await.map_err(app_err)?;
+                    println!(
+                        "导入完成：新建 {created} 个类别 / imported: {created} categories created"
+                    );
+                }
+                CategoriesCommand::Export { file } => {
+                    let csv = category_edit::export_csv(&o, &system)
+                        .await
+                        .map_err(app_err)?;
+                    std::fs::write(&file, csv)?;
+                    println!("已导出 / exported to {}", file.display());
+                }
+            }
+        }
+        Command::Digest(DigestCommand::Send { date }) => {
+            let db = crate::server::connect(&config).await?;
+            let o = crate::router::opinions(db, &config)?;
+            use yidu_opinions::service::digest_send;
+            let now = yidu_kernel::clock::now_ms();
+            let today = yidu_kernel::clock::to_china(now).date();
+            let day = match date {
+                Some(d) => digest_send::parse_day(&d).map_err(app_err)?,
+                None => today,
+            };
+            // Another day is computed as it stood at that day's digest time.
+            let at = if day == today {
+                now
+            } else {
+                let (h, m) = o.config.digest_time.unwrap_or((8, 0));
+                digest_send::at_china_time(day, h, m)
+            };
+            let r = digest_send::send_daily(&o, &system, day, at)
+                .await
+                .map_err(app_err)?;
+            println!(
+                "{} 待办摘要：{} 人有待办，本次发送 {} 份（短信 {} 条），此前已发 {} 份 / digest for {}: {} with due items, {} sent now ({} by SMS), {} already sent",
+                r.day, r.with_items, r.sent, r.outbound, r.already_sent,
+                r.day, r.with_items, r.sent, r.outbound, r.already_sent
+            );
         }
         Command::Text(cmd) => return run_text(&cmd),
         Command::Audit(AuditCommand::Verify) => {

@@ -67,6 +67,7 @@ pub struct FileConfig {
     pub max_reopens: Option<u32>,
     pub submissions_per_client_per_hour: Option<i64>,
     pub submissions_per_phone_per_day: Option<i64>,
+    pub digest_time: Option<String>,
 }
 
 /// The shipped holiday notices plus the deployment's holiday file, checked at start-up so
@@ -115,6 +116,10 @@ fn opinions_config(file: &FileConfig) -> anyhow::Result<yidu_opinions::OpinionsC
         env_parse("YIDU_SUBMISSIONS_PER_PHONE_PER_DAY")?.or(file.submissions_per_phone_per_day)
     {
         c.per_phone_per_day = v;
+    }
+    if let Some(v) = env("YIDU_DIGEST_TIME").or(file.digest_time.clone()) {
+        c.digest_time =
+            yidu_opinions::model::parse_digest_time(&v).map_err(|e| anyhow::anyhow!(e))?;
     }
     anyhow::ensure!(
         c.accept_days >= 1 && c.take_days >= 1 && c.reply_days >= 1,

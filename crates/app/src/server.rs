@@ -35,12 +35,16 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     }
     // Events leave through the outbox: webhooks, SMS and e-mail, retried until delivered.
     let outbound = yidu_outbox::OutboundConfig::from_env();
-    let keys = crate::router::opinions(db.clone(), &config)?.keys;
+    let opinions = crate::router::opinions(db.clone(), &config)?;
+    let keys = opinions.keys.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dispatcher = yidu_outbox::spawn(
         yidu_outbox::Dispatcher::new(db.clone(), &outbound, Some(keys)),
-        stop_rx,
+        stop_rx.clone(),
     );
+    // The daily digest of due items, at the configured Beijing time (once per person and
+    // day however many instances run: see digest_send.rs).
+    let digests = yidu_opinions::service::digest_send::spawn(opinions, stop_rx);
     let state = crate::router::state(db.clone(), &config);
     let app = crate::router::build(state, &config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -58,6 +62,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
+    if let Some(d) = digests {
+        let _ = d.await;
+    }
     db.close().await;
     Ok(())
 }

@@ -55,6 +55,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_outbound"),
     migration!(6, "0006_channels"),
     migration!(7, "0007_search"),
+    migration!(8, "0008_opinions_more"),
 ];
 
 pub fn latest_version() -> i64 {

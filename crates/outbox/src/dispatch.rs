@@ -357,6 +357,12 @@ impl Dispatcher {
             "sms" => {
                 let phone = self.phone_of(&c.target).await?;
                 let text = match c.topic.as_str() {
+                    // The digest carries its own short text (counts only, no personal data).
+                    "digest.daily" => payload
+                        .get("text")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("【议督】您有待办事项，请登录查看。")
+                        .to_string(),
                     "opinion.replied" => format!("【议督】您反映的问题已答复，查询号 {tracking_no}，可凭查询码查看并评价。"),
                     "opinion.assigned" => format!("【议督】有一件群众意见交办给贵单位，查询号 {tracking_no}，请及时签收办理。"),
                     other => format!("【议督】事项 {tracking_no} 有新进展（{other}）。"),
@@ -368,6 +374,16 @@ impl Dispatcher {
                     headers: Vec::new(),
                 })
             }
+            "email" if c.topic == "digest.daily" => Ok(Message {
+                to: c.target.clone(),
+                subject: "[议督] 每日待办摘要 / daily digest".into(),
+                body: payload
+                    .get("text")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+                headers: Vec::new(),
+            }),
             "email" => Ok(Message {
                 to: c.target.clone(),
                 subject: format!("[议督] {} {tracking_no}", c.topic),
@@ -404,6 +420,20 @@ impl Dispatcher {
                 .open(&sealed)
                 .map_err(|_| "phone cannot be opened / 手机号无法解密".to_string());
         }
+        if let Some(deputy) = target
+            .strip_prefix("deputy:")
+            .and_then(|v| v.parse::<i64>().ok())
+        {
+            let phone: Option<String> = sqlx::query("SELECT phone FROM deputies WHERE id = $1")
+                .bind(deputy)
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(db_err)?
+                .map(|r| r.get(0));
+            return phone
+                .filter(|p| !p.trim().is_empty())
+                .ok_or_else(|| "no phone / 无手机号".to_string());
+        }
         if let Some(unit) = target
             .strip_prefix("unit:")
             .and_then(|v| v.parse::<i64>().ok())
@@ -424,13 +454,19 @@ impl Dispatcher {
 }
 
 /// Who gets an SMS for this event, if anyone: the citizen when their item is replied
-/// (only if they left a phone), the unit's contact when an item is assigned to it.
+/// (only if they left a phone), the unit's contact when an item is assigned to it, the
+/// deputy or unit contact a daily digest names (the sender checked the phone exists).
 async fn sms_target(
     conn: &mut yidu_db::AnyConnection,
     topic: &str,
     payload: &serde_json::Value,
 ) -> Result<Option<String>, sqlx::Error> {
     match topic {
+        "digest.daily" => Ok(payload
+            .get("sms")
+            .and_then(|v| v.as_str())
+            .filter(|t| t.starts_with("deputy:") || t.starts_with("unit:"))
+            .map(str::to_string)),
         "opinion.replied" => {
             let Some(tn) = payload.get("tracking_no").and_then(|v| v.as_str()) else {
                 return Ok(None);

@@ -95,6 +95,12 @@ const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
         &[Role::Admin, Role::Office, Role::Township],
     ),
     (
+        "/staff/categories",
+        "类别",
+        "Categories",
+        &[Role::Admin, Role::Office],
+    ),
+    (
         "/staff/channels",
         "外部渠道",
         "Channels",

@@ -219,31 +219,77 @@ pub async fn insert_file(
     .get(0))
 }
 
-pub async fn file_ids(db: &Db, opinion_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    Ok(
-        sqlx::query("SELECT id FROM opinion_files WHERE opinion_id = $1 ORDER BY id")
-            .bind(opinion_id)
-            .fetch_all(db.pool())
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect(),
+/// A reply's attachment, for this room's reads and its download (bytes loaded apart).
+pub async fn insert_attachment(
+    conn: &mut AnyConnection,
+    opinion_id: i64,
+    event_id: i64,
+    ct: &str,
+    name: &str,
+    bytes: &[u8],
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO opinion_files (opinion_id, event_id, content_type, bytes, created_at, kind, file_name)
+         VALUES ($1, $2, $3, $4, $5, 'reply', $6) RETURNING id",
     )
+    .bind(opinion_id)
+    .bind(event_id)
+    .bind(ct)
+    .bind(bytes.to_vec())
+    .bind(now)
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0))
 }
 
-pub async fn file(
+/// (id, file name, content type, size in bytes) of an item's reply attachments.
+pub async fn attachments(
+    db: &Db,
+    opinion_id: i64,
+) -> Result<Vec<(i64, String, String, i64)>, sqlx::Error> {
+    Ok(sqlx::query(
+        "SELECT id, file_name, content_type, CAST(LENGTH(bytes) AS BIGINT) FROM opinion_files
+         WHERE opinion_id = $1 AND kind = 'reply' ORDER BY id",
+    )
+    .bind(opinion_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect())
+}
+
+/// One stored file of an item, of the given kind ('photo' or 'reply'):
+/// (content type, file name, bytes).
+pub async fn file_of_kind(
     db: &Db,
     opinion_id: i64,
     file_id: i64,
-) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
+    kind: &str,
+) -> Result<Option<(String, String, Vec<u8>)>, sqlx::Error> {
     Ok(sqlx::query(
-        "SELECT content_type, bytes FROM opinion_files WHERE opinion_id = $1 AND id = $2",
+        "SELECT content_type, file_name, bytes FROM opinion_files WHERE opinion_id = $1 AND id = $2 AND kind = $3",
     )
     .bind(opinion_id)
     .bind(file_id)
+    .bind(kind)
     .fetch_optional(db.pool())
     .await?
-    .map(|r| (r.get(0), r.get(1))))
+    .map(|r| (r.get(0), r.get(1), r.get(2))))
+}
+
+pub async fn file_ids(db: &Db, opinion_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    Ok(sqlx::query(
+        "SELECT id FROM opinion_files WHERE opinion_id = $1 AND kind = 'photo' ORDER BY id",
+    )
+    .bind(opinion_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
 }
 
 pub struct Event<'a> {
@@ -403,6 +449,28 @@ pub async fn notify(conn: &mut AnyConnection, n: &Notice<'_>, now: i64) -> Resul
     .bind(n.opinion_id)
     .bind(n.kind)
     .bind(n.text)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A notice for one person (the daily digest): a user's own inbox or a deputy's.
+pub async fn notify_person(
+    conn: &mut AnyConnection,
+    user_id: Option<i64>,
+    deputy_id: Option<i64>,
+    kind: &str,
+    text: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO inbox (user_id, deputy_id, kind, text, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user_id)
+    .bind(deputy_id)
+    .bind(kind)
+    .bind(text)
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -31,11 +31,22 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/track/{tracking_no}", get(track))
         .route("/api/v1/track/{tracking_no}/rating", post(rate))
+        .route(
+            "/api/v1/track/{tracking_no}/attachments/{file_id}",
+            get(track_attachment),
+        )
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(list_categories, submit_json, submit_multipart, track, rate),
+    paths(
+        list_categories,
+        submit_json,
+        submit_multipart,
+        track,
+        track_attachment,
+        rate
+    ),
     components(schemas(
         Category,
         NewOpinion,
@@ -207,6 +218,29 @@ async fn track(
     Query(q): Query<CodeQuery>,
 ) -> ApiResult<CitizenView> {
     Ok(Json(read::track(&o, &tracking_no, &q.code).await?))
+}
+
+/// An attachment of the reply, with the tracking number and query code. A wrong number,
+/// code or file give the same 404.
+#[utoipa::path(
+    get, path = "/api/v1/track/{tracking_no}/attachments/{file_id}", tag = "opinions",
+    params(
+        ("tracking_no" = String, Path, description = "Tracking number from the receipt"),
+        ("file_id" = i64, Path, description = "Attachment id from the citizen's view"),
+        CodeQuery
+    ),
+    responses(
+        (status = 200, description = "The file (PDF, JPEG or PNG)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, description = "No such attachment for this number and code", body = yidu_web::error::ErrorBody),
+    )
+)]
+async fn track_attachment(
+    Extension(o): Extension<Opinions>,
+    Path((tracking_no, file_id)): Path<(String, i64)>,
+    Query(q): Query<CodeQuery>,
+) -> Result<Response, ApiError> {
+    let (ct, name, bytes) = read::citizen_attachment(&o, &tracking_no, &q.code, file_id).await?;
+    Ok(super::handling::download_response(ct, &name, bytes))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

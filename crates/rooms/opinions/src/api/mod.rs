@@ -2,6 +2,7 @@
 //! handling side (queues, items, moves). Handlers reach the room's [`Opinions`] through
 //! an axum `Extension`.
 
+pub mod categories;
 pub mod citizen;
 pub mod handling;
 
@@ -14,6 +15,7 @@ pub fn router(o: Opinions) -> Router<AppState> {
     Router::new()
         .merge(citizen::router())
         .merge(handling::router())
+        .merge(categories::router())
         .layer(Extension(o))
 }
 
@@ -21,5 +23,6 @@ pub fn router(o: Opinions) -> Router<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = citizen::CitizenApi::openapi();
     doc.merge(handling::HandlingApi::openapi());
+    doc.merge(categories::CategoriesApi::openapi());
     doc
 }

@@ -1,6 +1,7 @@
 //! Types of the opinions room: the flow (states and moves), what a citizen submits, and
 //! an opinion as staff and citizens see it.
 
+pub mod attachment;
 pub mod flow;
 pub mod input;
 pub mod photo;
@@ -25,6 +26,24 @@ pub struct OpinionsConfig {
     pub per_client_per_hour: i64,
     /// Submissions allowed per phone number per day.
     pub per_phone_per_day: i64,
+    /// Beijing time (hour, minute) at which `yidu serve` sends the daily digest of due
+    /// items; None turns the scheduled send off (`yidu digest send` still works).
+    pub digest_time: Option<(u8, u8)>,
+}
+
+/// Parses a digest time "HH:MM" (Beijing time) or "off".
+pub fn parse_digest_time(s: &str) -> Result<Option<(u8, u8)>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let parsed = s.split_once(':').and_then(|(h, m)| {
+        let (h, m) = (h.trim().parse::<u8>().ok()?, m.trim().parse::<u8>().ok()?);
+        (h < 24 && m < 60 && s.len() <= 5).then_some((h, m))
+    });
+    parsed.map(Some).ok_or_else(|| {
+        format!("每日摘要时间应为 HH:MM 或 off / the digest time must be HH:MM or off: {s}")
+    })
 }
 
 impl Default for OpinionsConfig {
@@ -36,6 +55,7 @@ impl Default for OpinionsConfig {
             max_reopens: 1,
             per_client_per_hour: 20,
             per_phone_per_day: 10,
+            digest_time: Some((8, 0)),
         }
     }
 }
@@ -89,11 +109,33 @@ pub struct Opinion {
     pub merged_into: Option<i64>,
     pub converted_kind: Option<String>,
     pub photo_ids: Vec<i64>,
+    /// Attachments of the reply (PDF, JPEG, PNG).
+    pub attachments: Vec<AttachmentInfo>,
     pub created_at: i64,
     pub updated_at: i64,
     pub accepted_at: Option<i64>,
     pub replied_at: Option<i64>,
     pub closed_at: Option<i64>,
+}
+
+/// One attachment of a reply, as listed (the bytes are downloaded apart).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AttachmentInfo {
+    pub id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+impl AttachmentInfo {
+    /// Size for people: "12 KB", "1.5 MB".
+    pub fn size_label(&self) -> String {
+        if self.size >= 1024 * 1024 {
+            format!("{:.1} MB", self.size as f64 / 1_048_576.0)
+        } else {
+            format!("{} KB", (self.size + 1023) / 1024)
+        }
+    }
 }
 
 /// What a citizen sees with the tracking number and query code: no staff names, no
@@ -108,6 +150,8 @@ pub struct CitizenView {
     pub created_at: i64,
     pub reply_text: String,
     pub replied_at: Option<i64>,
+    /// Attachments of the reply; download each with the tracking number and query code.
+    pub attachments: Vec<AttachmentInfo>,
     pub satisfaction: Option<String>,
     pub can_rate: bool,
     pub timeline: Vec<TimelineEvent>,

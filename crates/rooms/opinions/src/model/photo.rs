@@ -15,8 +15,12 @@ pub fn clean_photo(index: usize, bytes: &[u8]) -> AppResult<(&'static str, Vec<u
             "a photo must be at most 5 MB",
         )]));
     }
-    let bad =
-        |zh: &str, en: &str| AppError::Validation(vec![FieldError::new(field.clone(), zh, en)]);
+    clean_image(&field, bytes)
+}
+
+/// A JPEG or PNG (by content) without its metadata; the error names `field`.
+pub fn clean_image(field: &str, bytes: &[u8]) -> AppResult<(&'static str, Vec<u8>)> {
+    let bad = |zh: &str, en: &str| AppError::Validation(vec![FieldError::new(field, zh, en)]);
     match sniff_image(bytes) {
         Some("image/jpeg") => strip_jpeg(bytes)
             .map(|b| ("image/jpeg", b))

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/track", get(track_form).post(track_post))
         .route("/track/rating", post(rate_post))
+        .route("/track/attachment", post(attachment_post))
 }
 
 fn render(t: &impl Template, status: StatusCode) -> PageResult {
@@ -629,6 +630,32 @@ async fn track_post(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AttachmentInput {
+    #[serde(default)]
+    tracking_no: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    file_id: String,
+}
+
+/// Downloads a reply attachment. A form post, so the query code never lands in a URL
+/// (server logs, browser history).
+async fn attachment_post(
+    Extension(o): Extension<Opinions>,
+    PageForm(input): PageForm<AttachmentInput>,
+) -> PageResult {
+    let file_id = input
+        .file_id
+        .trim()
+        .parse()
+        .map_err(|_| AppError::NotFound)?;
+    let (ct, name, bytes) =
+        read::citizen_attachment(&o, &input.tracking_no, &input.code, file_id).await?;
+    Ok(crate::api::handling::download_response(ct, &name, bytes))
 }
 
 #[derive(Debug, Default, Deserialize)]

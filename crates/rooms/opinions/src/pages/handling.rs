@@ -3,13 +3,16 @@
 //! now; the inbox. Staff see them under /staff (desktop), deputies under /deputy (phone
 //! first). Forms post with the CSRF token and the server redirects with a flash.
 
+use crate::api::handling::{move_input_of, read_move_form, REPLY_UPLOAD_LIMIT};
+use crate::model::attachment::NamedUpload;
 use crate::model::{MoveInput, MoveKind, Opinion, TimelineEvent};
 use crate::service::handling::{self, BulkAssign, Digest, InboxItem, Names};
 use crate::service::moves;
 use crate::service::read::{self, QueueFilter};
 use crate::Opinions;
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -29,6 +32,14 @@ pub fn router() -> Router<AppState> {
             .route(&format!("{base}/opinions/bulk-assign"), post(bulk_assign))
             .route(&format!("{base}/opinions/{{id}}"), get(detail_page))
             .route(&format!("{base}/opinions/{{id}}/moves"), post(make_move))
+            .route(
+                &format!("{base}/opinions/{{id}}/moves/files"),
+                post(make_move_files).layer(DefaultBodyLimit::max(REPLY_UPLOAD_LIMIT)),
+            )
+            .route(
+                &format!("{base}/opinions/{{id}}/attachments/{{file_id}}"),
+                get(attachment),
+            )
             .route(
                 &format!("{base}/opinions/{{id}}/photos/{{file_id}}"),
                 get(photo),
@@ -310,6 +321,15 @@ async fn photo(
     Ok(crate::api::handling::photo_response(ct, bytes))
 }
 
+async fn attachment(
+    Extension(o): Extension<Opinions>,
+    user: PageUser,
+    Path((id, file_id)): Path<(i64, i64)>,
+) -> PageResult {
+    let (ct, name, bytes) = read::attachment(&o, &user.principal, id, file_id).await?;
+    Ok(crate::api::handling::download_response(ct, &name, bytes))
+}
+
 async fn bulk_assign(
     Extension(o): Extension<Opinions>,
     meta: RequestMeta,
@@ -490,12 +510,51 @@ async fn make_move(
     Path(id): Path<i64>,
     PageForm(f): PageForm<MoveFields>,
 ) -> PageResult {
+    let input = MoveInput {
+        action: f.action.clone(),
+        note: f.note.clone(),
+        unit_id: id_of(&f.unit_id),
+        into_id: None,
+        convert_to: Some(f.convert_to.clone()).filter(|s| !s.is_empty()),
+        level: Some(f.level.clone()).filter(|s| !s.is_empty()),
+        category_id: id_of(&f.category_id),
+    };
+    finish_move(&o, &meta, &user, id, input, &f.into_tracking_no, &[]).await
+}
+
+/// A reply with attachments: the form is multipart, its CSRF token rides in the query.
+async fn make_move_files(
+    Extension(o): Extension<Opinions>,
+    meta: RequestMeta,
+    user: PageUser,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    let mp = multipart.map_err(|_| {
+        AppError::bad_request(
+            "上传的内容无法读取，请重试",
+            "The upload could not be read; please try again",
+        )
+    })?;
+    let (fields, files) = read_move_form(mp).await?;
+    let input = move_input_of(&fields);
+    finish_move(&o, &meta, &user, id, input, "", &files).await
+}
+
+async fn finish_move(
+    o: &Opinions,
+    meta: &RequestMeta,
+    user: &PageUser,
+    id: i64,
+    mut input: MoveInput,
+    into_tracking_no: &str,
+    files: &[NamedUpload],
+) -> PageResult {
     let p = &user.principal;
-    let mut into_id = None;
     let mut result = Ok(());
-    if f.action == "merge" {
-        match handling::id_by_tracking_no(&o, p, &f.into_tracking_no).await? {
-            Some(t) => into_id = Some(t),
+    if input.action == "merge" {
+        match handling::id_by_tracking_no(o, p, into_tracking_no).await? {
+            Some(t) => input.into_id = Some(t),
             None => {
                 result = Err(AppError::field(
                     "into_tracking_no",
@@ -505,27 +564,18 @@ async fn make_move(
             }
         }
     }
-    let input = MoveInput {
-        action: f.action.clone(),
-        note: f.note.clone(),
-        unit_id: id_of(&f.unit_id),
-        into_id,
-        convert_to: Some(f.convert_to.clone()).filter(|s| !s.is_empty()),
-        level: Some(f.level.clone()).filter(|s| !s.is_empty()),
-        category_id: id_of(&f.category_id),
-    };
     if result.is_ok() {
-        result = moves::apply(&o, p, &meta.client, id, &input)
+        result = moves::apply_with_files(o, p, &meta.client, id, &input, files)
             .await
             .map(|_| ());
     }
     match result {
         Ok(()) => {
             // A unit that returned the item no longer sees it: back to the queue then.
-            let to = if read::get(&o, p, id).await.is_ok() {
-                format!("{}/opinions/{id}?flash=moved", base(&user))
+            let to = if read::get(o, p, id).await.is_ok() {
+                format!("{}/opinions/{id}?flash=moved", base(user))
             } else {
-                format!("{}/opinions?flash=moved", base(&user))
+                format!("{}/opinions?flash=moved", base(user))
             };
             Ok(Redirect::to(&to).into_response())
         }
@@ -538,16 +588,7 @@ async fn make_move(
                 m.zh = format!("{}（{}：{}）", m.zh, d.field, d.zh);
                 m.en = format!("{} ({}: {})", m.en, d.field, d.en);
             }
-            detail(
-                &o,
-                &meta,
-                &user,
-                id,
-                Some((false, m.zh, m.en)),
-                None,
-                status,
-            )
-            .await
+            detail(o, meta, user, id, Some((false, m.zh, m.en)), None, status).await
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Pages of the opinions room: citizens' forms, tracking and rating (phone first), and
 //! the handling pages for deputies and staff.
 
+pub mod categories;
 pub mod citizen;
 pub mod handling;
 
@@ -12,5 +13,6 @@ pub fn router(o: Opinions) -> Router<AppState> {
     Router::new()
         .merge(citizen::router())
         .merge(handling::router())
+        .merge(categories::router())
         .layer(Extension(o))
 }

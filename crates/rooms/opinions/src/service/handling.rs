@@ -16,7 +16,7 @@ use yidu_kernel::clock::{format_china, now_ms};
 use yidu_kernel::{AppError, AppResult, Page, PageQuery, Principal, Role};
 
 /// Open states, as SQL text (the deadline counts only while someone owes an answer).
-const OPEN_SQL: &str = "('submitted','accepted','assigned','in_progress','escalated')";
+pub(crate) const OPEN_SQL: &str = "('submitted','accepted','assigned','in_progress','escalated')";
 
 /// At most this many items in one bulk assignment.
 pub const MAX_BULK: usize = 200;
@@ -207,10 +207,13 @@ pub struct InboxItem {
 }
 
 /// The SQL condition selecting the principal's notifications; `$1` is a LIKE pattern.
+/// Notices addressed to one user (the daily digest) are that user's alone, and the
+/// administrator, who sees every shared notice, does not read deputies' digests.
 fn inbox_scope(p: &Principal) -> AppResult<String> {
     let id = p.scope_id.unwrap_or(-1);
-    Ok(match p.role {
-        Role::Admin => "1 = 1".to_string(),
+    let own = format!("i.user_id = {}", p.user_id);
+    let shared = match p.role {
+        Role::Admin => "i.kind <> 'digest'".to_string(),
         Role::Deputy => format!("i.deputy_id = {id}"),
         Role::Station => format!("i.station_id = {id}"),
         Role::Department => format!("i.unit_id = {id}"),
@@ -218,7 +221,8 @@ fn inbox_scope(p: &Principal) -> AppResult<String> {
             "i.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE $1)".to_string()
         }
         Role::Committee => "1 = 0".to_string(),
-    })
+    };
+    Ok(format!("((i.user_id IS NULL AND {shared}) OR {own})"))
 }
 
 /// The caller's notifications, newest first, with the number still unread.
@@ -343,7 +347,7 @@ fn queue_scope(p: &Principal) -> String {
 
 /// Milliseconds at the start of the day after the next working day (China time): items
 /// due before it are yellow or red.
-fn horizon(o: &Opinions, now: i64) -> i64 {
+pub(crate) fn horizon(o: &Opinions, now: i64) -> i64 {
     let next = yidu_calendar::china_time_ms(now).and_then(|n| o.calendar.add_working_days(n, 1));
     match next {
         Ok(d) => d
@@ -363,7 +367,11 @@ const DIGEST_LIST: usize = 50;
 
 /// The daily digest of the principal's open items that are due soon or overdue.
 pub async fn digest(o: &Opinions, p: &Principal) -> AppResult<Digest> {
-    let now = now_ms();
+    digest_at(o, p, now_ms()).await
+}
+
+/// The digest as it stands at `now` (UTC ms): the scheduled send passes its own time.
+pub async fn digest_at(o: &Opinions, p: &Principal, now: i64) -> AppResult<Digest> {
     let sql = format!(
         "SELECT {} FROM opinions o WHERE (LENGTH($1) >= 0) AND {} AND o.status IN {OPEN_SQL}
          AND o.deadline_at IS NOT NULL AND o.deadline_at < $2 ORDER BY o.deadline_at, o.id",

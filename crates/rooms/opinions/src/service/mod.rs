@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod categories;
+pub mod category_edit;
+pub mod digest_send;
 pub mod handling;
 pub mod moves;
 pub mod read;

@@ -6,6 +6,7 @@
 use super::access::may_move;
 use super::submit::query_hash;
 use super::{event_id, Opinions};
+use crate::model::attachment::{CleanAttachment, NamedUpload};
 use crate::model::flow::{next, ReopenPolicy};
 use crate::model::{ConversionKind, MoveInput, MoveKind, Satisfaction, Status};
 use crate::store::{self, Event, Notice, OpinionRow};
@@ -76,7 +77,29 @@ pub async fn apply(
     id: i64,
     input: &MoveInput,
 ) -> AppResult<Status> {
+    apply_with_files(o, p, client, id, input, &[]).await
+}
+
+/// A move with files: only a reply (or an answer on the spot) may carry attachments,
+/// which are checked by content before anything is written and stored in the move's
+/// transaction.
+pub async fn apply_with_files(
+    o: &Opinions,
+    p: &Principal,
+    client: &str,
+    id: i64,
+    input: &MoveInput,
+    files: &[NamedUpload],
+) -> AppResult<Status> {
     let kind = parse_kind(&input.action)?;
+    if !files.is_empty() && !matches!(kind, MoveKind::Reply | MoveKind::AnswerOnSpot) {
+        return Err(AppError::field(
+            "attachments",
+            "只有答复可以附带附件",
+            "only a reply may carry attachments",
+        ));
+    }
+    let attachments = crate::model::attachment::clean_all(files)?;
     let mut conn = o.db.pool().acquire().await?;
     let before = store::by_id(&mut conn, id)
         .await?
@@ -264,6 +287,7 @@ pub async fn apply(
         Actor::new(p, client),
         &doer,
         notice,
+        &attachments,
         now,
     )
     .await?;
@@ -289,6 +313,7 @@ async fn commit_move(
     actor: Actor,
     doer: &Doer,
     notice: Option<Notice<'_>>,
+    attachments: &[CleanAttachment],
     now: i64,
 ) -> AppResult<()> {
     let mut tx = o.db.begin().await?;
@@ -300,7 +325,7 @@ async fn commit_move(
             "Someone else just moved this item; reload and try again",
         ));
     }
-    store::insert_event(
+    let event = store::insert_event(
         &mut tx,
         &Event {
             opinion_id: before.id,
@@ -316,6 +341,18 @@ async fn commit_move(
         },
     )
     .await?;
+    for a in attachments {
+        store::insert_attachment(
+            &mut tx,
+            before.id,
+            event,
+            a.content_type,
+            &a.name,
+            &a.bytes,
+            now,
+        )
+        .await?;
+    }
     yidu_cockpit::counters::record(
         &mut tx,
         &yidu_cockpit::Change::moved(
@@ -377,11 +414,16 @@ async fn commit_move(
         &actor,
         Entry::new(&format!("opinion.{}", kind.as_str()), "opinion", before.id)
             .at(&before.region_path, before.district_id)
-            .summary(format!(
-                "{} -> {}",
-                before.status.as_str(),
-                after.status.as_str()
-            )),
+            .summary(if attachments.is_empty() {
+                format!("{} -> {}", before.status.as_str(), after.status.as_str())
+            } else {
+                format!(
+                    "{} -> {} attachments={}",
+                    before.status.as_str(),
+                    after.status.as_str(),
+                    attachments.len()
+                )
+            }),
     )
     .await?;
     tx.commit().await?;
@@ -472,6 +514,7 @@ pub async fn rate(
         actor,
         &citizen,
         notice,
+        &[],
         now,
     )
     .await?;

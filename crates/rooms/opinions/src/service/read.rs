@@ -4,7 +4,7 @@
 use super::access::{can_read, is_current_handler};
 use super::moves::code_matches;
 use super::Opinions;
-use crate::model::{CitizenView, Opinion, TimelineEvent};
+use crate::model::{AttachmentInfo, CitizenView, Opinion, TimelineEvent};
 use crate::store::{self, OpinionRow};
 use serde::Deserialize;
 use yidu_db::Row;
@@ -83,6 +83,12 @@ pub async fn view(o: &Opinions, p: &Principal, row: &OpinionRow, now: i64) -> Ap
         merged_into: row.merged_into,
         converted_kind: (!row.converted_kind.is_empty()).then(|| row.converted_kind.clone()),
         photo_ids: store::file_ids(&o.db, row.id).await?,
+        // Only replies carry attachments: the queue's unreplied rows cost no query.
+        attachments: if row.reply_text.is_empty() {
+            Vec::new()
+        } else {
+            attachment_list(o, row.id).await?
+        },
         created_at: row.created_at,
         updated_at: row.updated_at,
         accepted_at: row.accepted_at,
@@ -133,7 +139,48 @@ pub async fn photo(
     file_id: i64,
 ) -> AppResult<(String, Vec<u8>)> {
     readable(o, p, id).await?;
-    store::file(&o.db, id, file_id)
+    store::file_of_kind(&o.db, id, file_id, "photo")
+        .await?
+        .map(|(ct, _, b)| (ct, b))
+        .ok_or(AppError::NotFound)
+}
+
+async fn attachment_list(o: &Opinions, id: i64) -> AppResult<Vec<AttachmentInfo>> {
+    Ok(store::attachments(&o.db, id)
+        .await?
+        .into_iter()
+        .map(|(id, name, content_type, size)| AttachmentInfo {
+            id,
+            name,
+            content_type,
+            size,
+        })
+        .collect())
+}
+
+/// A reply attachment for staff who may read the item: (content type, file name, bytes).
+pub async fn attachment(
+    o: &Opinions,
+    p: &Principal,
+    id: i64,
+    file_id: i64,
+) -> AppResult<(String, String, Vec<u8>)> {
+    readable(o, p, id).await?;
+    store::file_of_kind(&o.db, id, file_id, "reply")
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A reply attachment for the citizen with the tracking number and query code (a wrong
+/// code, a wrong number and a wrong file all give NotFound).
+pub async fn citizen_attachment(
+    o: &Opinions,
+    tracking_no: &str,
+    query_code: &str,
+    file_id: i64,
+) -> AppResult<(String, String, Vec<u8>)> {
+    let row = citizen_row(o, tracking_no, query_code).await?;
+    store::file_of_kind(&o.db, row.id, file_id, "reply")
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -184,6 +231,7 @@ pub async fn track(o: &Opinions, tracking_no: &str, query_code: &str) -> AppResu
         created_at: row.created_at,
         reply_text: row.reply_text.clone(),
         replied_at: row.replied_at,
+        attachments: attachment_list(o, row.id).await?,
         satisfaction: row.satisfaction.map(|s| s.as_str().to_string()),
         can_rate: row.status == crate::model::Status::Replied,
         timeline,
