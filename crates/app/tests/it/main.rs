@@ -11,6 +11,7 @@ mod crash;
 mod digest;
 mod helpers;
 mod instances;
+mod notices;
 mod open311;
 mod opinions_citizen;
 mod opinions_handling;

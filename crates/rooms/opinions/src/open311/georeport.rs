@@ -10,7 +10,7 @@
 //!   Description, address, coordinates and the reply (in status_notes) are given only to
 //!   the channel that filed the item (api_key given); with a key, only that channel's
 //!   items are listed.
-//! - A POST without grid_id (our extra) lands in the channel's region. Name and phone are
+//! - A POST without grid_id (our extra) lands in the channel's region, with no grid. Name and phone are
 //!   taken as consented: the channel collected them under its own notice.
 //! - A channel limited to some categories gets 403 for the others.
 
@@ -307,7 +307,8 @@ async fn post_request(
             Ok(g) => Some(g),
             Err(_) => return format::error(fmt, 400, "grid_id: 不是编号 / not an id"),
         },
-        None => ch.region_id,
+        // Routed to the channel's region by submit, with no grid.
+        None => None,
     };
     let title = param(p, "title")
         .map(str::to_string)

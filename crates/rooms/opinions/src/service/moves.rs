@@ -391,7 +391,9 @@ async fn commit_move(
                 deputy_id: None,
                 station_id: None,
                 unit_id: None,
-                region_id: before.district_id,
+                // The item's own region: the district office over it and the township it
+                // leaves both see the escalation; nobody outside sees it.
+                region_id: Some(before.region_id),
                 opinion_id: before.id,
                 kind: "escalated",
                 text: &text,

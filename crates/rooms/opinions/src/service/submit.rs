@@ -67,6 +67,22 @@ async fn route(o: &Opinions, channel: &Channel, grid_id: Option<i64>) -> AppResu
             station_id = Some(card.id);
             path = Some(card.region_path);
         }
+        // An external channel's item without a grid lands at the channel's region (its
+        // district by default), with no grid: the grid is where it happened, which the
+        // channel did not say.
+        Channel::External(name) if grid_id.is_none() => {
+            let region: Option<i64> =
+                sqlx::query_scalar("SELECT region_id FROM channels WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(o.db.pool())
+                    .await?
+                    .flatten();
+            if let Some(r) = region {
+                path = yidu_registry::scope::region_path(&o.db, r)
+                    .await?
+                    .map(|r| r.path);
+            }
+        }
         Channel::General | Channel::External(_) => {}
     }
     if let Some(g) = grid_id {
@@ -301,8 +317,9 @@ pub async fn submit(
             deputy_id: routing.deputy_id,
             station_id: routing.station_id,
             unit_id: None,
-            region_id: (routing.deputy_id.is_none() && routing.station_id.is_none())
-                .then_some(routing.region_id),
+            // Also the congress office and the township over the item's region (they see
+            // notices by region path), whichever code it came through.
+            region_id: Some(routing.region_id),
             opinion_id: id,
             kind: "submitted",
             text: &text,
