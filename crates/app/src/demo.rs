@@ -11,12 +11,24 @@ pub struct DemoReport {
     pub password: String,
     /// Citizens' items generated as history.
     pub history: usize,
+    /// A history item to try the tracking page with: (tracking number, query code).
+    pub tracking_sample: Option<(String, String)>,
 }
+
+/// The seed of the demo's history: its items and their query codes are the same on
+/// every machine.
+pub const HISTORY_SEED: u64 = 2026;
 
 impl DemoReport {
     pub fn describe(&self) -> String {
         let s = &self.summary;
-        format!(
+        let track = match &self.tracking_sample {
+            Some((no, code)) => format!(
+                "\n查询办理进度 / try tracking at /track: 受理编号 tracking number {no}  查询码 query code {code}"
+            ),
+            None => String::new(),
+        };
+        let text = format!(
             "已载入演示区 / demo district loaded: {} regions, {} stations, {} deputies, {} units, {} committees\n\
              {} 条群众意见历史 / citizens' items of history\n\
              演示账号 / demo accounts: {} (密码 / password: {})\n\
@@ -31,7 +43,8 @@ impl DemoReport {
             self.password,
             s.deputy_code,
             s.station_code
-        )
+        );
+        text + &track
     }
 }
 
@@ -111,17 +124,22 @@ pub async fn load(db: &Db, config: &Config) -> anyhow::Result<DemoReport> {
     yidu_opinions::service::categories::seed_default_if_empty(db)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message().both()))?;
-    let history = if config.demo_history > 0 {
+    let (history, tracking_sample) = if config.demo_history > 0 {
         let o = crate::router::opinions(db.clone(), config)?;
-        yidu_opinions::demo::load_history(&o, config.demo_history, 2026).await?
+        let n = yidu_opinions::demo::load_history(&o, config.demo_history, HISTORY_SEED).await?;
+        (
+            n,
+            yidu_opinions::demo::tracking_sample(&o, HISTORY_SEED).await?,
+        )
     } else {
-        0
+        (0, None)
     };
     Ok(DemoReport {
         summary,
         users,
         password: pw,
         history,
+        tracking_sample,
     })
 }
 

@@ -8,6 +8,7 @@ mod categories;
 mod cli;
 mod cockpit;
 mod crash;
+mod demo_history;
 mod digest;
 mod helpers;
 mod instances;

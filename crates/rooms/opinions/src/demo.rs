@@ -260,6 +260,7 @@ pub async fn load_history(o: &Opinions, n: usize, seed: u64) -> anyhow::Result<u
             items.push(generate(
                 o,
                 &mut rng,
+                seed,
                 i + k,
                 n,
                 start,
@@ -276,10 +277,40 @@ pub async fn load_history(o: &Opinions, n: usize, seed: u64) -> anyhow::Result<u
     Ok(written)
 }
 
+/// The query code of demo item `idx` of the history generated with `seed`: each item
+/// has its own, derived (not random) so the demo can tell people one to try and a
+/// reloaded demo gives the same codes. The alphabet is the receipts' one.
+pub fn query_code(seed: u64, idx: usize) -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut r = Rng(seed.rotate_left(17) ^ (idx as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    (0..6)
+        .map(|_| ALPHABET[r.below(ALPHABET.len())] as char)
+        .collect()
+}
+
+/// A demo item to try the tracking page with: the tracking number and query code of a
+/// replied item waiting for its rating (else of any item), from the history made with
+/// `seed`. None when there is no history.
+pub async fn tracking_sample(o: &Opinions, seed: u64) -> anyhow::Result<Option<(String, String)>> {
+    let row = sqlx::query(
+        "SELECT tracking_no FROM opinions WHERE tracking_no LIKE 'D%'
+         ORDER BY CASE WHEN status = 'replied' THEN 0 ELSE 1 END, created_at DESC LIMIT 1",
+    )
+    .fetch_optional(o.db.pool())
+    .await?;
+    Ok(row.and_then(|r| {
+        let no: String = r.get(0);
+        // The last six digits of a demo tracking number are the item's number.
+        let idx: usize = no.get(no.len().saturating_sub(6)..)?.parse().ok()?;
+        Some((no.clone(), query_code(seed, idx)))
+    }))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn generate(
     o: &Opinions,
     rng: &mut Rng,
+    seed: u64,
     idx: usize,
     n: usize,
     start: i64,
@@ -325,7 +356,7 @@ fn generate(
     let cal = &o.calendar;
     let due = |from: i64, days: u32| cal.due_at_ms(from, days).ok();
     let mut g = Gen {
-        query_hash: query_hash(&tracking_no, "DEMO22"),
+        query_hash: query_hash(&tracking_no, &query_code(seed, idx)),
         tracking_no,
         channel: if place.station_id.is_some() && rng.chance(0.7) {
             "station_code"
