@@ -230,7 +230,7 @@ async fn office_edits_the_tree_and_retired_categories_leave_the_offer() {
     assert_eq!(item["category"], "乙项", "{item}");
     let again = yidu_opinions::service::submit::submit(
         &o,
-        Channel::Deputy(code),
+        Channel::Deputy(code.clone()),
         &s,
         &[],
         "198.51.100.10",
@@ -238,6 +238,36 @@ async fn office_edits_the_tree_and_retired_categories_leave_the_offer() {
     )
     .await;
     assert!(again.is_err());
+    // Nor can staff classify an item under it.
+    let plain = Submission {
+        category_id: None,
+        ..s.clone()
+    };
+    let r2 = yidu_opinions::service::submit::submit(
+        &o,
+        Channel::Deputy(code.clone()),
+        &plain,
+        &[],
+        "198.51.100.11",
+        None,
+    )
+    .await
+    .unwrap();
+    let id2: i64 = sqlx::query("SELECT id FROM opinions WHERE tracking_no = $1")
+        .bind(&r2.tracking_no)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let r = app
+        .post_json(
+            &format!("/api/v1/opinions/{id2}/moves"),
+            Some(&office),
+            &json!({"action": "accept", "category_id": b_id}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["details"][0]["field"], "category_id");
     // Restored, it is offered again; an unused category can be deleted.
     let r = app
         .post_json(

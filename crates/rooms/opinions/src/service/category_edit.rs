@@ -4,8 +4,8 @@
 //! the citizen form and Open311. Every change is one transaction with its audit record.
 //!
 //! A category that any item carries is never deleted, only retired: it stays on the old
-//! items (and in the queue's filter) but is no longer offered to citizens or to Open311
-//! clients. Retiring a category retires its subtree; restoring needs an active parent.
+//! items but is no longer offered to citizens, to Open311 clients or when staff classify
+//! an item. Retiring a category retires its subtree; restoring needs an active parent.
 //! Renaming and moving rewrite the `code` (the name path) and `path` of the whole subtree.
 
 use super::Opinions;

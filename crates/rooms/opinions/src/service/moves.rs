@@ -137,7 +137,8 @@ pub async fn apply_with_files(
                 }
                 after.level = level.to_string();
             }
-            if input.category_id.is_some() {
+            if input.category_id.is_some() && input.category_id != before.category_id {
+                super::submit::check_category(o, input.category_id).await?;
                 after.category_id = input.category_id;
             }
         }

@@ -148,7 +148,8 @@ async fn check_limits(
     Ok(())
 }
 
-async fn check_category(o: &Opinions, id: Option<i64>) -> AppResult<()> {
+/// The category must exist and be active (retired ones stay on old items only).
+pub(crate) async fn check_category(o: &Opinions, id: Option<i64>) -> AppResult<()> {
     let Some(id) = id else { return Ok(()) };
     let found = sqlx::query("SELECT 1 FROM categories WHERE id = $1 AND retired = 0")
         .bind(id)
