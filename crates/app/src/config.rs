@@ -68,6 +68,7 @@ pub struct FileConfig {
     pub submissions_per_client_per_hour: Option<i64>,
     pub submissions_per_phone_per_day: Option<i64>,
     pub digest_time: Option<String>,
+    pub route_cache_ms: Option<u64>,
 }
 
 /// The shipped holiday notices plus the deployment's holiday file, checked at start-up so
@@ -120,6 +121,9 @@ fn opinions_config(file: &FileConfig) -> anyhow::Result<yidu_opinions::OpinionsC
     if let Some(v) = env("YIDU_DIGEST_TIME").or(file.digest_time.clone()) {
         c.digest_time =
             yidu_opinions::model::parse_digest_time(&v).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    if let Some(v) = env_parse("YIDU_ROUTE_CACHE_MS")?.or(file.route_cache_ms) {
+        c.route_cache_ms = v;
     }
     anyhow::ensure!(
         c.accept_days >= 1 && c.take_days >= 1 && c.reply_days >= 1,
@@ -262,6 +266,7 @@ impl Config {
         yidu_db::DbOptions {
             max_connections: self.max_connections,
             sqlite_synchronous: self.sqlite_synchronous.clone(),
+            ..Default::default()
         }
     }
 }

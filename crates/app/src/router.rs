@@ -31,6 +31,9 @@ pub fn opinions(db: Db, config: &Config) -> anyhow::Result<yidu_opinions::Opinio
         calendar: config.calendar.clone(),
         config: Arc::new(config.opinions.clone()),
         segmenter: segmenter(),
+        routes: Arc::new(yidu_opinions::service::routes::RouteCache::new(
+            std::time::Duration::from_millis(config.opinions.route_cache_ms),
+        )),
     })
 }
 

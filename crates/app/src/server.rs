@@ -16,6 +16,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<Db> {
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let db = connect(&config).await?;
+    serve_db(db, config, demo).await
+}
+
+/// `serve` on a database handle that is already connected and migrated (the intake
+/// benchmark keeps a clone to read the write path's counters).
+pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         match crate::demo::load_if_empty(&db, &config).await? {
             Some(report) => println!("{}", report.describe()),

@@ -10,12 +10,17 @@
 //! SQLite has one writer: [`Db::begin`] hands out transactions from a one-connection
 //! writer pool, so writers queue in the process instead of failing with SQLITE_BUSY,
 //! while reads go to a pool of reader connections (WAL mode lets them run during writes).
+//! Hot write paths use [`Db::write`] instead: group commit (see [`write`]), so that many
+//! requests share one fsync on SQLite.
 
 pub mod migrate;
 pub mod testing;
+pub mod write;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+pub use write::{BoxFuture, GroupCommit, WriteStats};
 
 pub use sqlx::any::AnyRow;
 pub use sqlx::{Any, AnyConnection, AnyPool, Row};
@@ -44,6 +49,8 @@ pub struct DbOptions {
     pub max_connections: u32,
     /// SQLite `synchronous` setting: FULL makes every commit durable across power loss.
     pub sqlite_synchronous: String,
+    /// How [`Db::write`] batches jobs on SQLite.
+    pub group_commit: GroupCommit,
 }
 
 impl Default for DbOptions {
@@ -51,6 +58,7 @@ impl Default for DbOptions {
         DbOptions {
             max_connections: 8,
             sqlite_synchronous: "FULL".into(),
+            group_commit: GroupCommit::default(),
         }
     }
 }
@@ -61,6 +69,9 @@ pub struct Db {
     read: AnyPool,
     write: AnyPool,
     display_url: String,
+    /// The group-commit writer (SQLite only).
+    writer: Option<Arc<write::Writer>>,
+    counters: Arc<write::Counters>,
 }
 
 impl std::fmt::Debug for Db {
@@ -166,11 +177,18 @@ impl Db {
                 // The writer is created first so that WAL mode is set before readers open.
                 let write = make(1).connect(&url).await?;
                 let read = make(opts.max_connections.max(2)).connect(&url).await?;
+                let counters = Arc::new(write::Counters::default());
                 Ok(Db {
                     backend,
                     read,
+                    writer: Some(Arc::new(write::Writer::new(
+                        write.clone(),
+                        opts.group_commit,
+                        counters.clone(),
+                    ))),
                     write,
                     display_url,
+                    counters,
                 })
             }
             Backend::Postgres => {
@@ -184,6 +202,8 @@ impl Db {
                     read: pool.clone(),
                     write: pool,
                     display_url,
+                    writer: None,
+                    counters: Arc::default(),
                 })
             }
         }
@@ -201,6 +221,39 @@ impl Db {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         self.write.begin().await
+    }
+
+    /// Runs `job` in a write transaction and answers once its writes are durable.
+    ///
+    /// On SQLite the job joins a group commit (see [`write`]): it runs inside its own
+    /// SAVEPOINT in a transaction shared with concurrent jobs; if it fails only its own
+    /// writes are rolled back; the result comes back after the shared COMMIT, and if that
+    /// COMMIT fails the job gets an error even though it ran. On PostgreSQL, which has
+    /// many writers, each job gets a transaction of its own.
+    ///
+    /// The job must not commit or roll back itself, and should only run SQL: it holds
+    /// the single SQLite writer while it runs, so slow work (tokenizing, encryption)
+    /// belongs before the call.
+    pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
+        if let Some(writer) = &self.writer {
+            return writer.submit(job).await;
+        }
+        let mut tx = self.write.begin().await?;
+        let out = job(&mut tx).await;
+        self.counters.add(1, 1);
+        let out = out?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Jobs run through [`Db::write`] and the commits they took (since connecting).
+    pub fn write_stats(&self) -> WriteStats {
+        self.counters.get()
     }
 
     /// Cheap round trip for readiness checks.

@@ -29,6 +29,8 @@ pub struct OpinionsConfig {
     /// Beijing time (hour, minute) at which `yidu serve` sends the daily digest of due
     /// items; None turns the scheduled send off (`yidu digest send` still works).
     pub digest_time: Option<(u8, u8)>,
+    /// How long intake may reuse where a code or region routes, in milliseconds (0: never).
+    pub route_cache_ms: u64,
 }
 
 /// Parses a digest time "HH:MM" (Beijing time) or "off".
@@ -56,6 +58,7 @@ impl Default for OpinionsConfig {
             per_client_per_hour: 20,
             per_phone_per_day: 10,
             digest_time: Some((8, 0)),
+            route_cache_ms: 2_000,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod digest_send;
 pub mod handling;
 pub mod moves;
 pub mod read;
+pub mod routes;
 pub mod search;
 pub mod submit;
 
@@ -28,6 +29,8 @@ pub struct Opinions {
     pub config: Arc<OpinionsConfig>,
     /// The search tokenizer: jieba's dictionary is slow to load, so one per process.
     pub segmenter: Arc<Segmenter>,
+    /// Intake's short-lived memory of where codes and regions route (see [`routes`]).
+    pub routes: Arc<routes::RouteCache>,
 }
 
 impl Opinions {
