@@ -333,6 +333,37 @@ async fn the_same_idempotency_key_gives_one_record_and_the_same_receipt() {
     assert_eq!(count(&app).await, before + 2);
 }
 
+/// Concurrent submissions share a group commit on SQLite: retries racing with the same
+/// key still get the first receipt and store nothing new, each other submission is
+/// stored once, and the audit chain stays intact although they shared a transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_with_one_key_store_once_and_the_chain_holds() {
+    let app = seeded().await;
+    let (deputy, station) = codes(&app);
+    let same = json!({"deputy_code": deputy, "title": "路灯不亮", "body": "幸福路路灯坏了"});
+    let other = json!({"station_code": station, "title": "积水", "body": "雨后积水严重"});
+    let before = count(&app).await;
+    let (a, b, c, d, e, f) = tokio::join!(
+        post_opinion(&app, &same, Some("race-1")),
+        post_opinion(&app, &same, Some("race-1")),
+        post_opinion(&app, &other, Some("race-2")),
+        post_opinion(&app, &same, Some("race-1")),
+        post_opinion(&app, &other, None),
+        post_opinion(&app, &same, Some("race-1")),
+    );
+    for r in [&a, &b, &c, &d, &e, &f] {
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    for r in [&b, &d, &f] {
+        assert_eq!(r.json(), a.json(), "the first receipt, query code included");
+    }
+    assert_eq!(count(&app).await, before + 3);
+    let no = a.json()["tracking_no"].as_str().unwrap().to_string();
+    assert_eq!(count_no(&app, &no).await, 1);
+    let report = yidu_audit::verify(&app.db).await.unwrap();
+    assert!(report.first_problem.is_none(), "{report:?}");
+}
+
 #[tokio::test]
 async fn the_page_form_takes_photos_refuses_other_files_and_never_stores_twice() {
     let app = seeded().await;
