@@ -17,6 +17,8 @@ pub struct Config {
     pub frame_ancestors: Vec<String>,
     pub max_connections: u32,
     pub sqlite_synchronous: String,
+    /// Group commit on SQLite: jobs per transaction and how long to wait for more.
+    pub group_commit: yidu_db::GroupCommit,
     pub accounts: yidu_accounts::AccountsConfig,
     pub demo_password: String,
     /// Personal-data keys from configuration (`YIDU_DATA_KEY`); else the key file.
@@ -69,6 +71,8 @@ pub struct FileConfig {
     pub submissions_per_phone_per_day: Option<i64>,
     pub digest_time: Option<String>,
     pub route_cache_ms: Option<u64>,
+    pub write_batch_max: Option<usize>,
+    pub write_batch_wait_us: Option<u64>,
 }
 
 /// The shipped holiday notices plus the deployment's holiday file, checked at start-up so
@@ -235,6 +239,18 @@ impl Config {
             sqlite_synchronous: env("YIDU_SQLITE_SYNCHRONOUS")
                 .or(file.sqlite_synchronous)
                 .unwrap_or_else(|| "FULL".into()),
+            group_commit: {
+                let d = yidu_db::GroupCommit::default();
+                yidu_db::GroupCommit {
+                    max_batch: env_parse("YIDU_WRITE_BATCH_MAX")?
+                        .or(file.write_batch_max)
+                        .unwrap_or(d.max_batch)
+                        .max(1),
+                    max_wait: env_parse("YIDU_WRITE_BATCH_WAIT_US")?
+                        .or(file.write_batch_wait_us)
+                        .map_or(d.max_wait, std::time::Duration::from_micros),
+                }
+            },
             accounts,
             data_key: env(yidu_privacy::KEY_ENV),
             demo_history: env_parse("YIDU_DEMO_HISTORY")?
@@ -266,7 +282,7 @@ impl Config {
         yidu_db::DbOptions {
             max_connections: self.max_connections,
             sqlite_synchronous: self.sqlite_synchronous.clone(),
-            ..Default::default()
+            group_commit: self.group_commit,
         }
     }
 }
