@@ -72,7 +72,14 @@ impl Registry {
 }
 
 const PLACES: [&str; 8] = [
-    "幸福路", "学府街", "滨河小区", "东门菜市场", "光明巷", "新村二期", "人民公园", "工业园",
+    "幸福路",
+    "学府街",
+    "滨河小区",
+    "东门菜市场",
+    "光明巷",
+    "新村二期",
+    "人民公园",
+    "工业园",
 ];
 const PROBLEMS: [&str; 10] = [
     "路灯坏了好几天，晚上出行很不方便",
@@ -214,7 +221,10 @@ async fn http_run(
                 }
             }
             if let Some((status, text)) = example {
-                eprintln!("  refused: HTTP {status} {}", text.chars().take(200).collect::<String>());
+                eprintln!(
+                    "  refused: HTTP {status} {}",
+                    text.chars().take(200).collect::<String>()
+                );
             }
             (ok, refused, lat)
         }));
@@ -242,7 +252,9 @@ async fn raw_run(
         tasks.push(tokio::spawn(async move {
             let (mut ok, mut lat) = (0u64, Vec::new());
             loop {
-                let Some(p) = rows.lock().unwrap().pop() else { break };
+                let Some(p) = rows.lock().unwrap().pop() else {
+                    break;
+                };
                 let t0 = Instant::now();
                 if t0 >= until {
                     break;
@@ -264,7 +276,11 @@ async fn raw_run(
     }
     let left = rows.lock().unwrap().len();
     // Ran out of prepared rows before the time was up: the rate counts the time used.
-    let elapsed = if left == 0 { start.elapsed().min(run) } else { run };
+    let elapsed = if left == 0 {
+        start.elapsed().min(run)
+    } else {
+        run
+    };
     Ok(Sample::merge(parts, elapsed))
 }
 
@@ -363,7 +379,8 @@ async fn bench(
         let before = db.write_stats();
         let http = http_run(&base, &reg, n, Duration::from_secs(1), run, &seq).await?;
         let after = db.write_stats();
-        let batch = (after.jobs - before.jobs) as f64 / (after.commits - before.commits).max(1) as f64;
+        let batch =
+            (after.jobs - before.jobs) as f64 / (after.commits - before.commits).max(1) as f64;
         println!(
             "  N={n:>3}  HTTP {:>7.0}/s p50 {:>6.2} ms p99 {:>6.2} ms ({} acknowledged, {} refused, {:.1} jobs per commit){}",
             http.rate(),
@@ -420,13 +437,21 @@ fn table(label: &str, rows: &[Row3]) {
         let p99 = r.http.pct_ms(0.99);
         println!(
             "target at {TARGET_CLIENTS} clients: p99 {p99:.2} ms <= {TARGET_P99_MS} ms: {}",
-            if p99 <= TARGET_P99_MS { "met" } else { "NOT met" }
+            if p99 <= TARGET_P99_MS {
+                "met"
+            } else {
+                "NOT met"
+            }
         );
         if let Some(raw) = &r.raw {
             let ratio = r.http.rate() / raw.rate();
             println!(
                 "target at {TARGET_CLIENTS} clients: ratio {ratio:.2} >= {TARGET_RATIO}: {}",
-                if ratio >= TARGET_RATIO { "met" } else { "NOT met" }
+                if ratio >= TARGET_RATIO {
+                    "met"
+                } else {
+                    "NOT met"
+                }
             );
         }
     }
@@ -471,7 +496,11 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     println!(
         "bench_intake: {} build, {} CPUs, {} s per run after 1 s warm-up, clients {clients:?}",
-        if cfg!(debug_assertions) { "DEBUG" } else { "release" },
+        if cfg!(debug_assertions) {
+            "DEBUG"
+        } else {
+            "release"
+        },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         run.as_secs()
     );
@@ -496,7 +525,8 @@ async fn main() -> anyhow::Result<()> {
     let mut postgres = None;
     if pg_server != "off" {
         if let Some(pg) = postgres_database(&pg_server).await {
-            let dir = std::env::temp_dir().join(format!("yidu-bench-intake-pg-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("yidu-bench-intake-pg-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
             let rows = bench("PostgreSQL", &pg, &dir, &clients, run, true).await;
             std::fs::remove_dir_all(&dir).ok();
@@ -509,7 +539,10 @@ async fn main() -> anyhow::Result<()> {
 
     table("SQLite (raw = one transaction per submission through the one writer connection, WAL, synchronous=FULL)", &sqlite);
     if let Some(rows) = &postgres {
-        table("PostgreSQL (raw = one transaction per submission, pool of connections)", rows);
+        table(
+            "PostgreSQL (raw = one transaction per submission, pool of connections)",
+            rows,
+        );
     }
     Ok(())
 }

@@ -160,12 +160,7 @@ impl Writer {
             return s.clone();
         }
         let (s, r) = mpsc::unbounded_channel();
-        tokio::spawn(run(
-            self.pool.clone(),
-            r,
-            self.opts,
-            self.counters.clone(),
-        ));
+        tokio::spawn(run(self.pool.clone(), r, self.opts, self.counters.clone()));
         *q = Some(s.clone());
         s
     }

@@ -56,11 +56,7 @@ async fn ids(db: &Db, table: &str) -> Vec<i64> {
 
 /// Writes one item. On SQLite the first job of a test holds the writer for a while so
 /// that the others queue behind it and form one batch.
-fn spawn_item(
-    db: &Db,
-    id: i64,
-    hold: Duration,
-) -> tokio::task::JoinHandle<Result<i64, Failure>> {
+fn spawn_item(db: &Db, id: i64, hold: Duration) -> tokio::task::JoinHandle<Result<i64, Failure>> {
     let db = db.clone();
     tokio::spawn(async move {
         db.write(move |tx| {
@@ -90,7 +86,11 @@ async fn concurrent_jobs_share_commits_and_each_gets_its_own_answer() {
         .collect();
     assert_eq!(holder.await.unwrap().unwrap(), 1000);
     for (i, h) in rest.into_iter().enumerate() {
-        assert_eq!(h.await.unwrap().unwrap(), i as i64 + 1, "each job its own result");
+        assert_eq!(
+            h.await.unwrap().unwrap(),
+            i as i64 + 1,
+            "each job its own result"
+        );
     }
     assert_eq!(ids(&db, "gc_item").await.len(), 41);
     let s = db.write_stats();
@@ -132,7 +132,9 @@ async fn a_failing_job_takes_back_only_its_own_writes() {
     for (i, h) in (1..=9_i64).zip(handles) {
         match (i, h.await.unwrap()) {
             (3, Err(Failure::Sql(e))) => {
-                assert!(e.as_database_error().is_some_and(|d| d.is_unique_violation()))
+                assert!(e
+                    .as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()))
             }
             (6, Err(Failure::Refused)) => {}
             (i, Ok(v)) if i != 3 && i != 6 => assert_eq!(v, i),
@@ -219,7 +221,10 @@ async fn a_failed_commit_answers_every_job_of_its_batch_with_an_error() {
             for (i, a) in answers.iter().enumerate() {
                 assert!(a.is_err(), "job {} must not be acknowledged", i + 1);
             }
-            assert!(ids(&db, "gc_item").await.is_empty(), "nothing of the batch stored");
+            assert!(
+                ids(&db, "gc_item").await.is_empty(),
+                "nothing of the batch stored"
+            );
         }
         Backend::Postgres => {
             assert!(holder.is_ok());

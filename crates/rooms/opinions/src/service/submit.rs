@@ -3,9 +3,9 @@
 //! in one transaction.
 
 use super::{event_id, Opinions};
+use crate::model::input::CleanSubmission;
 use crate::model::input::MAX_PHOTOS;
 use crate::model::photo::clean_photo;
-use crate::model::input::CleanSubmission;
 use crate::model::{Channel, Receipt, Status, Submission, Upload};
 use crate::store::{self, Event, NewOpinion, Notice};
 use rand::Rng;
@@ -154,10 +154,9 @@ pub async fn submit(
     // Group commit: the rows go into a transaction shared with concurrent submissions,
     // in a savepoint of their own, and the receipt is given once the COMMIT is durable.
     let ctx = o.clone();
-    let written = o
-        .db
-        .write(move |tx| Box::pin(async move { write_rows(tx, &ctx, &prepared).await }))
-        .await;
+    let written =
+        o.db.write(move |tx| Box::pin(async move { write_rows(tx, &ctx, &prepared).await }))
+            .await;
     match written {
         Ok(_) => Ok(receipt),
         Err(Refusal::App(e)) => Err(e),
@@ -263,7 +262,11 @@ pub async fn prepare(
 /// its search tokens, its first event, the cockpit counters, its photos, the notice to
 /// whoever must claim it, the outbox event and the audit record. Returns the item's id.
 /// The benchmark's baseline calls this too, one transaction per submission.
-pub async fn write_rows(conn: &mut AnyConnection, o: &Opinions, p: &Prepared) -> Result<i64, Refusal> {
+pub async fn write_rows(
+    conn: &mut AnyConnection,
+    o: &Opinions,
+    p: &Prepared,
+) -> Result<i64, Refusal> {
     let now = p.now;
     let tracking_no = &p.receipt.tracking_no;
     if let Some(k) = &p.idempotency_key {
