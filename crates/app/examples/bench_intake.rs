@@ -107,18 +107,18 @@ fn submission(reg: &Registry, n: u64) -> (Channel, serde_json::Value) {
         ),
         "address": format!("{place}{}号", i % 200 + 1),
     });
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         v["name"] = "张先生".into();
         v["phone"] = format!("139{:08}", n % 100_000_000).into();
         v["consent"] = true.into();
     }
-    if i % 3 == 0 && !reg.grids.is_empty() {
+    if i.is_multiple_of(3) && !reg.grids.is_empty() {
         v["grid_id"] = reg.grids[i % reg.grids.len()].into();
     }
-    if i % 4 != 0 && !reg.categories.is_empty() {
+    if !i.is_multiple_of(4) && !reg.categories.is_empty() {
         v["category_id"] = reg.categories[i % reg.categories.len()].into();
     }
-    let channel = if i % 2 == 0 {
+    let channel = if i.is_multiple_of(2) {
         let c = reg.deputies[i % reg.deputies.len()].clone();
         v["deputy_code"] = c.clone().into();
         Channel::Deputy(c)

@@ -233,7 +233,8 @@ impl Db {
     ///
     /// The job must not commit or roll back itself, and should only run SQL: it holds
     /// the single SQLite writer while it runs, so slow work (tokenizing, encryption)
-    /// belongs before the call.
+    /// belongs before the call. Never call it while holding a [`Db::begin`] transaction:
+    /// on SQLite both need the one writer connection.
     pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
     where
         F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
