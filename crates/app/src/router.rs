@@ -34,6 +34,7 @@ pub fn opinions(db: Db, config: &Config) -> anyhow::Result<yidu_opinions::Opinio
         routes: Arc::new(yidu_opinions::service::routes::RouteCache::new(
             std::time::Duration::from_millis(config.opinions.route_cache_ms),
         )),
+        assist: yidu_opinions::assist::TextAssist::new(),
     })
 }
 

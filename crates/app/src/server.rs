@@ -50,7 +50,10 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
     );
     // The daily digest of due items, at the configured Beijing time (once per person and
     // day however many instances run: see digest_send.rs).
-    let digests = yidu_opinions::service::digest_send::spawn(opinions, stop_rx);
+    let digests = yidu_opinions::service::digest_send::spawn(opinions.clone(), stop_rx.clone());
+    // Daily retraining of the category and unit models (one instance per day) and the
+    // warm-up of the near-duplicate index; see the opinions room's assist module.
+    let assist = yidu_opinions::assist::models::spawn(opinions, stop_rx);
     let state = crate::router::state(db.clone(), &config);
     let app = crate::router::build(state, &config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -68,6 +71,7 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
+    let _ = assist.await;
     if let Some(d) = digests {
         let _ = d.await;
     }

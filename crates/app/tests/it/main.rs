@@ -23,4 +23,5 @@ mod reply_attachments;
 mod schema;
 mod search;
 mod terminals;
+mod text_assist;
 mod users_import;

@@ -6,6 +6,7 @@
 //! Council's holiday calendar; personal data is sealed at rest and masked on screen.
 
 pub mod api;
+pub mod assist;
 pub mod demo;
 pub mod model;
 pub mod open311;

@@ -16,6 +16,7 @@ pub fn router(o: Opinions) -> Router<AppState> {
         .merge(citizen::router())
         .merge(handling::router())
         .merge(categories::router())
+        .merge(crate::assist::api::router())
         .layer(Extension(o))
 }
 
@@ -24,5 +25,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = citizen::CitizenApi::openapi();
     doc.merge(handling::HandlingApi::openapi());
     doc.merge(categories::CategoriesApi::openapi());
+    doc.merge(crate::assist::api::AssistApi::openapi());
     doc
 }

@@ -119,6 +119,11 @@ pub struct Opinion {
     pub accepted_at: Option<i64>,
     pub replied_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// 同问 ("me too") count: citizens who said they have the same problem.
+    pub metoo: i64,
+    /// Suggested category and unit, similar open items: on the single-item read only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assist: Option<crate::assist::api::ItemAssist>,
 }
 
 /// One attachment of a reply, as listed (the bytes are downloaded apart).

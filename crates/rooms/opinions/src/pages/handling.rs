@@ -170,6 +170,8 @@ pub struct QueueRow {
     pub unit: String,
     pub created: String,
     pub deadline: String,
+    /// 同问 count.
+    pub metoo: i64,
 }
 
 fn row_of(o: &Opinion, n: &Names) -> QueueRow {
@@ -187,6 +189,7 @@ fn row_of(o: &Opinion, n: &Names) -> QueueRow {
         unit: n.unit(o.unit_id),
         created: format_china(o.created_at),
         deadline: o.deadline_at.map(format_china).unwrap_or_default(),
+        metoo: o.metoo,
     }
 }
 
@@ -421,6 +424,15 @@ struct DetailPage {
     moves: Vec<MoveForm>,
     units: Vec<Choice>,
     categories: Vec<Choice>,
+    assist: crate::assist::api::ItemAssist,
+    /// The one-click merge into a similar item is offered when merging is a move now.
+    can_merge: bool,
+}
+
+impl DetailPage {
+    fn percent(x: &f32) -> String {
+        format!("{:.0}%", x * 100.0)
+    }
 }
 
 async fn detail(
@@ -435,17 +447,27 @@ async fn detail(
     let p = &user.principal;
     let item = read::get(o, p, id).await?;
     let timeline = read::timeline(o, p, id).await?;
-    let moves = handling::allowed_moves(o, p, id)
-        .await?
-        .into_iter()
-        .map(move_form)
-        .collect();
+    let allowed = handling::allowed_moves(o, p, id).await?;
+    let can_merge = allowed.contains(&MoveKind::Merge);
+    let moves = allowed.into_iter().map(move_form).collect();
     let names = Names::load(o, p).await?;
     let mut shell = flash_of(Shell::for_user(meta, user, &item.tracking_no), flash);
     if let Some((ok, zh, en)) = shell_flash {
         shell = shell.with_flash(ok, &zh, &en);
     }
-    let current_cat = item.category_id.map(|c| c.to_string()).unwrap_or_default();
+    let mut item = item;
+    let assist = item.assist.take().unwrap_or_default();
+    // A sure suggestion is pre-selected (the handler still decides); what the handler
+    // finally chooses is stored on the item and is what the next training learns from.
+    let current_cat = match (&item.category_id, &assist.suggestions.category) {
+        (Some(c), _) => c.to_string(),
+        (None, Some(s)) if s.preselect => s.id.to_string(),
+        _ => String::new(),
+    };
+    let suggested_unit = match &assist.suggestions.unit {
+        Some(s) if s.preselect => s.id.to_string(),
+        _ => String::new(),
+    };
     render(
         DetailPage {
             shell,
@@ -453,8 +475,10 @@ async fn detail(
             row: row_of(&item, &names),
             timeline,
             moves,
-            units: choices(&names.units, ""),
+            units: choices(&names.units, &suggested_unit),
             categories: choices(&names.categories, &current_cat),
+            assist,
+            can_merge,
             o: item,
         },
         status,

@@ -31,6 +31,8 @@ pub struct Opinions {
     pub segmenter: Arc<Segmenter>,
     /// Intake's short-lived memory of where codes and regions route (see [`routes`]).
     pub routes: Arc<routes::RouteCache>,
+    /// Text assist state: loaded models and the near-duplicate index (see [`crate::assist`]).
+    pub assist: Arc<crate::assist::TextAssist>,
 }
 
 impl Opinions {

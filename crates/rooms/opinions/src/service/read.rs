@@ -94,6 +94,8 @@ pub async fn view(o: &Opinions, p: &Principal, row: &OpinionRow, now: i64) -> Ap
         accepted_at: row.accepted_at,
         replied_at: row.replied_at,
         closed_at: row.closed_at,
+        metoo: 0,
+        assist: None,
     })
 }
 
@@ -110,7 +112,11 @@ async fn readable(o: &Opinions, p: &Principal, id: i64) -> AppResult<OpinionRow>
 
 pub async fn get(o: &Opinions, p: &Principal, id: i64) -> AppResult<Opinion> {
     let row = readable(o, p, id).await?;
-    view(o, p, &row, now_ms()).await
+    let mut item = view(o, p, &row, now_ms()).await?;
+    let assist = crate::assist::api::assist_of(o, p, &row).await?;
+    item.metoo = assist.metoo;
+    item.assist = Some(assist);
+    Ok(item)
 }
 
 /// The full timeline for staff who may read the item.
@@ -362,6 +368,11 @@ pub async fn queue(
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
         items.push(view(o, p, &store::from_row(r), now).await?);
+    }
+    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let metoo = crate::assist::metoo::metoo_counts(o, &ids).await?;
+    for i in &mut items {
+        i.metoo = metoo.get(&i.id).copied().unwrap_or(0);
     }
     Ok(Page::new(items, total, q))
 }

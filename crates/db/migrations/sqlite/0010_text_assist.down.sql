@@ -1,0 +1,4 @@
+DROP INDEX opinions_updated;
+DROP TABLE opinion_metoo;
+DROP TABLE text_train_runs;
+DROP TABLE text_models;

@@ -1,0 +1,151 @@
+//! 同问 ("me too"): a citizen who finds an open item like theirs in the same area adds
+//! their voice to it instead of filing a new one, and gets its tracking number to follow.
+//! One per client (blind index, as for submissions) and item; rate-limited like
+//! submissions. Staff see the count on the item and in the queue; hot topics read it
+//! through [`metoo_counts`].
+
+use super::similar::{area_key, lookup, rows_of};
+use crate::store;
+use crate::Opinions;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use yidu_audit::{Actor, Entry};
+use yidu_db::Row;
+use yidu_kernel::clock::now_ms;
+use yidu_kernel::{AppError, AppResult};
+
+/// A similar open item as citizens see it: the title only, no personal data or text.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicSimilar {
+    pub id: i64,
+    pub title: String,
+    /// 同问 count.
+    pub metoo: i64,
+}
+
+/// What the citizen typed and where (query of the citizen form's script).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct SimilarQuery {
+    pub region_id: i64,
+    #[serde(default)]
+    pub grid_id: Option<i64>,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+/// Texts shorter than this (in characters) are not looked up: too little to compare.
+const MIN_CHARS: usize = 6;
+
+/// Up to 3 open items like the citizen's text in the same area.
+pub async fn similar_public(o: &Opinions, q: &SimilarQuery) -> AppResult<Vec<PublicSimilar>> {
+    if q.title.chars().count() + q.body.chars().count() < MIN_CHARS {
+        return Ok(Vec::new());
+    }
+    if q.title.len() + q.body.len() > 20_000 {
+        return Err(AppError::field("body", "内容过长", "the text is too long"));
+    }
+    super::similar::refresh(o, false).await?;
+    let found = lookup(o, &area_key(q.region_id, q.grid_id), &q.title, &q.body, 6);
+    let ids: Vec<i64> = found.iter().map(|(i, _)| *i).collect();
+    let rows = rows_of(o, &ids).await?;
+    let counts = metoo_counts(o, &ids).await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(i, _)| {
+            let r = rows.get(&i)?;
+            r.status.is_open().then(|| PublicSimilar {
+                id: i,
+                title: r.title.clone(),
+                metoo: counts.get(&i).copied().unwrap_or(0),
+            })
+        })
+        .take(3)
+        .collect())
+}
+
+/// The answer to a 同问.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MetooReceipt {
+    /// Follow the item with this number (its query code stays with whoever filed it).
+    pub tracking_no: String,
+    pub title: String,
+    /// 同问 count after this one.
+    pub metoo: i64,
+    /// True when this client had already said 同问 on the item.
+    pub already: bool,
+}
+
+/// Records a 同问 from `client` on open item `id`; no new item is created.
+pub async fn metoo(o: &Opinions, client: &str, id: i64) -> AppResult<MetooReceipt> {
+    let client_index = o.keys.blind_index("client", client);
+    let now = now_ms();
+    let per_client = o.config.per_client_per_hour;
+    let recent: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM opinion_metoo WHERE client_index = $1 AND at >= $2 LIMIT $3) capped",
+    )
+    .bind(&client_index)
+    .bind(now - 3_600_000)
+    .bind(per_client.max(0))
+    .fetch_one(o.db.pool())
+    .await?
+    .get(0);
+    if recent >= per_client {
+        return Err(AppError::RateLimited);
+    }
+    let mut tx = o.db.pool().begin().await?;
+    let row = store::by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if !row.status.is_open() {
+        return Err(AppError::conflict(
+            "该事项已不在办理中，请直接提交您的意见",
+            "this item is no longer open: please submit your own",
+        ));
+    }
+    let added = sqlx::query(
+        "INSERT INTO opinion_metoo (opinion_id, at, client_index) VALUES ($1, $2, $3) ON CONFLICT (opinion_id, client_index) DO NOTHING",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(&client_index)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if added > 0 {
+        yidu_audit::record(
+            &mut tx,
+            &Actor::system("citizen"),
+            Entry::new("opinion_metoo", "opinion", id)
+                .at(&row.region_path, row.district_id)
+                .summary(row.tracking_no.clone()),
+        )
+        .await?;
+    }
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM opinion_metoo WHERE opinion_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    tx.commit().await?;
+    Ok(MetooReceipt {
+        tracking_no: row.tracking_no,
+        title: row.title,
+        metoo: count,
+        already: added == 0,
+    })
+}
+
+/// 同问 counts of some items (items without any are absent), in one query.
+pub async fn metoo_counts(o: &Opinions, ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT opinion_id, COUNT(*) FROM opinion_metoo WHERE opinion_id IN ({}) GROUP BY opinion_id",
+        list.join(", ")
+    ))
+    .fetch_all(o.db.pool())
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
