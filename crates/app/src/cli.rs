@@ -122,6 +122,9 @@ pub enum TextCommand {
         #[arg(long, default_value_t = 20)]
         top: usize,
     },
+    /// 用本系统已办理的事项重新训练类别与承办单位建议模型（需要数据库）/ retrain the
+    /// category and unit suggestion models from this deployment's handled items (database)
+    Retrain,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,7 +247,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     // Text commands work on files only: no configuration or database needed.
     if let Command::Text(cmd) = &cli.command {
-        return run_text(cmd);
+        if !matches!(cmd, TextCommand::Retrain) {
+            return run_text(cmd);
+        }
     }
     let config = Config::load(&o)?;
     init_tracing(config.log_format);
@@ -449,6 +454,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 r.day, r.with_items, r.sent, r.outbound, r.already_sent
             );
         }
+        Command::Text(TextCommand::Retrain) => {
+            let db = crate::server::connect(&config).await?;
+            let o = crate::router::opinions(db, &config)?;
+            let reports = yidu_opinions::assist::models::retrain(&o, &system, "cli")
+                .await
+                .map_err(app_err)?;
+            for r in reports {
+                match (r.model_id, r.skipped) {
+                    (Some(id), _) => println!(
+                        "{}：已训练模型 #{id}，{} 件事项，{} 个标签，用时 {} ms / {}: trained model #{id} from {} items, {} labels in {} ms",
+                        r.kind, r.items, r.labels, r.millis, r.kind, r.items, r.labels, r.millis
+                    ),
+                    (None, why) => println!("{}：{}", r.kind, why.unwrap_or_default()),
+                }
+            }
+        }
         Command::Text(cmd) => return run_text(&cmd),
         Command::Audit(AuditCommand::Verify) => {
             let db = yidu_db::Db::connect_with(&config.database_url, &config.db_options()).await?;
@@ -507,6 +528,8 @@ fn run_text(cmd: &TextCommand) -> anyhow::Result<i32> {
             let n = text::classify(model, input, output)?;
             println!("已分类 / classified {n} rows -> {}", output.display());
         }
+        // Needs the database: handled in `run`.
+        TextCommand::Retrain => {}
         TextCommand::Cluster {
             input,
             output,

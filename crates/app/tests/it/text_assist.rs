@@ -331,3 +331,55 @@ async fn near_duplicates_merge_and_metoo() {
         .await;
     assert_eq!(r.status, 409, "{}", r.text());
 }
+
+/// `yidu text retrain` trains from the database (here the demo's handled history).
+#[tokio::test]
+async fn retrain_from_the_command_line() {
+    let app = TestApp::spawn_empty().await;
+    let url = app.config.database_url.clone();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_yidu"))
+            .args(args)
+            .arg("--database")
+            .arg(&url)
+            .env("YIDU_LOG", "warn")
+            .env("YIDU_DEMO_HISTORY", "300")
+            .env(
+                "YIDU_DATA",
+                std::env::temp_dir().join(format!("yidu-text-data-{}", std::process::id())),
+            )
+            .output()
+            .expect("run yidu")
+    };
+    let o = run(&["demo"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["text", "retrain"]);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("trained model"), "{out}");
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM text_models")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n >= 1);
+}
+
+/// The daily run: one instance claims the day, a second one trains nothing.
+#[tokio::test]
+async fn the_daily_run_trains_once_per_day() {
+    let app = spawn().await;
+    let o = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
+    let first = yidu_opinions::assist::models::scheduled(&o, "2026-11-29")
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    let second = yidu_opinions::assist::models::scheduled(&o, "2026-11-29")
+        .await
+        .unwrap();
+    assert!(second.is_none());
+}
