@@ -101,6 +101,12 @@ const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
         &[Role::Admin, Role::Office],
     ),
     (
+        "/staff/text",
+        "文本模型",
+        "Text models",
+        &[Role::Admin, Role::Office],
+    ),
+    (
         "/staff/channels",
         "外部渠道",
         "Channels",

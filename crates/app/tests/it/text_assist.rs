@@ -172,6 +172,21 @@ async fn suggestions_are_learned_from_handled_items_and_preselected() {
     // Models list for the office.
     let r = app.get("/api/v1/text/models", Some(&office)).await;
     assert_eq!(r.json().as_array().unwrap().len(), 2);
+
+    // The staff page's button retrains too (office only).
+    let page = b.get("/staff/text").await.text();
+    assert!(page.contains("立即重新训练"), "{page}");
+    let r = b.post_form("/staff/text", "/staff/text/retrain", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM text_models")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 4);
+    let town = app.browser();
+    town.login("town1").await;
+    assert_eq!(town.get("/staff/text").await.status, 403);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod metoo;
 pub mod models;
+pub mod pages;
 pub mod similar;
 
 use std::sync::{Arc, RwLock};

@@ -14,5 +14,6 @@ pub fn router(o: Opinions) -> Router<AppState> {
         .merge(citizen::router())
         .merge(handling::router())
         .merge(categories::router())
+        .merge(crate::assist::pages::router())
         .layer(Extension(o))
 }
