@@ -244,19 +244,21 @@ async fn near_duplicates_merge_and_metoo() {
     assert!(similar[0]["similarity"].as_f64().unwrap() >= 0.5);
     assert!(similar.iter().all(|s| s["id"] != c && s["id"] != b));
 
-    // The citizen form's look-up: titles only, no tracking number or text.
-    let (region, _grid): (i64, Option<i64>) = {
-        let row = sqlx::query("SELECT region_id, grid_id FROM opinions WHERE id = $1")
-            .bind(a)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
-        (row.get(0), row.get(1))
-    };
+    // The citizen form's look-up, through the deputy's code as the form sends it: titles
+    // only, no tracking number or text.
+    let code = demo(&app).deputy_code.clone();
+    let form = app.get(&format!("/c/d/{code}/new"), None).await.text();
+    let url = format!("/api/v1/citizen/similar?deputy_code={code}&");
+    assert!(
+        form.contains(&format!(
+            "data-similar=\"/api/v1/citizen/similar?deputy_code={code}"
+        )),
+        "{form}"
+    );
     let r = app
         .get(
             &format!(
-                "/api/v1/citizen/similar?region_id={region}&title=%E5%B9%B8%E7%A6%8F%E8%B7%AF%E5%B0%8F%E5%8C%BA%E8%B7%AF%E7%81%AF%E5%9D%8F%E4%BA%86&body=%E9%97%A8%E5%8F%A3%E7%9A%84%E8%B7%AF%E7%81%AF%E5%9D%8F%E4%BA%86%E4%B8%80%E4%B8%AA%E5%A4%9A%E6%9C%88"
+                "{url}title=%E5%B9%B8%E7%A6%8F%E8%B7%AF%E5%B0%8F%E5%8C%BA%E8%B7%AF%E7%81%AF%E5%9D%8F%E4%BA%86&body=%E9%97%A8%E5%8F%A3%E7%9A%84%E8%B7%AF%E7%81%AF%E5%9D%8F%E4%BA%86%E4%B8%80%E4%B8%AA%E5%A4%9A%E6%9C%88&grid_id="
             ),
             None,
         )

@@ -23,16 +23,68 @@ pub struct PublicSimilar {
     pub metoo: i64,
 }
 
-/// What the citizen typed and where (query of the citizen form's script).
+/// What the citizen typed and where (query of the citizen form's script): the grid they
+/// chose, else the code they came through (else a region id).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct SimilarQuery {
-    pub region_id: i64,
     #[serde(default)]
+    pub region_id: Option<i64>,
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub grid_id: Option<i64>,
+    #[serde(default)]
+    pub deputy_code: Option<String>,
+    #[serde(default)]
+    pub station_code: Option<String>,
     #[serde(default)]
     pub title: String,
     #[serde(default)]
     pub body: String,
+}
+
+/// A form's select sends "" for "not sure".
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// The look-up URL for a citizen form reached through a code (the script adds the text).
+pub fn similar_url(deputy_code: Option<&str>, station_code: Option<&str>) -> String {
+    let mut q = String::from("/api/v1/citizen/similar?");
+    let enc = |v: &str| serde_urlencoded::to_string([("", v)]).unwrap_or_default();
+    if let Some(c) = deputy_code {
+        q.push_str(&format!("deputy_code{}&", enc(c)));
+    }
+    if let Some(c) = station_code {
+        q.push_str(&format!("station_code{}&", enc(c)));
+    }
+    q
+}
+
+fn last_id(path: &str) -> Option<i64> {
+    path.trim_end_matches('/').rsplit('/').next()?.parse().ok()
+}
+
+/// The area key of the citizen's place, as items filed there get it.
+async fn area_of(o: &Opinions, q: &SimilarQuery) -> AppResult<Option<String>> {
+    if q.grid_id.is_some() {
+        return Ok(Some(area_key(q.grid_id.unwrap_or(0), q.grid_id)));
+    }
+    let path = if let Some(c) = q.deputy_code.as_deref().filter(|c| !c.is_empty()) {
+        yidu_registry::codes::store::deputy_by_code(&o.db, c)
+            .await?
+            .map(|card| card.region_path)
+    } else if let Some(c) = q.station_code.as_deref().filter(|c| !c.is_empty()) {
+        yidu_registry::codes::store::station_by_code(&o.db, c)
+            .await?
+            .map(|card| card.region_path)
+    } else {
+        None
+    };
+    let region = path.as_deref().and_then(last_id).or(q.region_id);
+    Ok(region.map(|r| area_key(r, None)))
 }
 
 /// Texts shorter than this (in characters) are not looked up: too little to compare.
@@ -46,8 +98,11 @@ pub async fn similar_public(o: &Opinions, q: &SimilarQuery) -> AppResult<Vec<Pub
     if q.title.len() + q.body.len() > 20_000 {
         return Err(AppError::field("body", "内容过长", "the text is too long"));
     }
+    let Some(area) = area_of(o, q).await? else {
+        return Ok(Vec::new());
+    };
     super::similar::refresh(o, false).await?;
-    let found = lookup(o, &area_key(q.region_id, q.grid_id), &q.title, &q.body, 6);
+    let found = lookup(o, &area, &q.title, &q.body, 6);
     let ids: Vec<i64> = found.iter().map(|(i, _)| *i).collect();
     let rows = rows_of(o, &ids).await?;
     let counts = metoo_counts(o, &ids).await?;

@@ -238,6 +238,8 @@ struct FormPage {
     errors: Vec<FieldError>,
     max_body: usize,
     max_photos: usize,
+    /// The 同问 look-up the page's script calls, with the code the citizen came through.
+    similar_url: String,
 }
 
 impl FormPage {
@@ -293,6 +295,10 @@ async fn form_page(
         errors,
         max_body: MAX_BODY,
         max_photos: MAX_PHOTOS,
+        similar_url: crate::assist::metoo::similar_url(
+            target.deputy_code.as_deref(),
+            target.station_code.as_deref(),
+        ),
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK
