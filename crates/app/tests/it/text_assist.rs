@@ -162,6 +162,13 @@ async fn suggestions_are_learned_from_handled_items_and_preselected() {
         );
     }
 
+    // A second instance loads the newest model from the database on its own.
+    let second = app.second_instance().await;
+    let r = second
+        .get(&format!("/api/v1/opinions/{new_id}/assist"), Some(&office))
+        .await;
+    assert_eq!(r.json()["suggestions"]["category"]["id"], cat_light);
+
     // Someone outside the item's scope learns nothing.
     let dept = app.token("dept1").await;
     let r = app
@@ -187,6 +194,28 @@ async fn suggestions_are_learned_from_handled_items_and_preselected() {
     let town = app.browser();
     town.login("town1").await;
     assert_eq!(town.get("/staff/text").await.status, 403);
+}
+
+/// 同问 is rate-limited per client like submissions.
+#[tokio::test]
+async fn metoo_is_rate_limited() {
+    let app = TestApp::spawn_demo_with(|c| {
+        c.demo_history = 0;
+        c.opinions.per_client_per_hour = 2;
+    })
+    .await;
+    let (a, _) = submit(&app, "公交站台的顶棚漏雨", "公交站台的顶棚下雨天漏水").await;
+    let (b, _) = submit(&app, "人行道地砖松动", "人行道上的地砖松动容易绊倒").await;
+    for id in [a, b] {
+        let r = app
+            .post_json("/api/v1/citizen/metoo", None, &json!({"id": id}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = app
+        .post_json("/api/v1/citizen/metoo", None, &json!({"id": a}))
+        .await;
+    assert_eq!(r.status, 429, "{}", r.text());
 }
 
 #[tokio::test]
