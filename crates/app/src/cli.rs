@@ -87,6 +87,19 @@ pub enum Command {
     /// 中文文本：训练分类、分类、聚类（可在文件上评估）/ Chinese text: train, classify, cluster files
     #[command(subcommand)]
     Text(TextCommand),
+    /// 类案：按区重新归类 / class cases: regroup a district's items
+    #[command(subcommand)]
+    Classes(ClassesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassesCommand {
+    /// 重新归类（保留人工确认、合并、拆分的结果）/ regroup (staff decisions are kept)
+    Rebuild {
+        /// 区编号（不给则所有有事项的区）/ district id (default: every district with items)
+        #[arg(long)]
+        district: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -471,6 +484,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::Text(cmd) => return run_text(&cmd),
+        Command::Classes(ClassesCommand::Rebuild { district }) => {
+            let db = crate::server::connect(&config).await?;
+            let c = crate::router::classes(db, &config)?;
+            let reports = yidu_classes::service::cluster::rebuild_all(
+                &c,
+                district,
+                &yidu_audit::Actor::system("cli"),
+            )
+            .await
+            .map_err(app_err)?;
+            for r in reports {
+                println!(
+                    "区 {} / district {}: {} 件 items, {} 簇 clusters, {} 个待确认类案 proposed classes, {} 件归类 items placed",
+                    r.district_id, r.district_id, r.items, r.clusters, r.proposed, r.placed
+                );
+            }
+        }
         Command::Audit(AuditCommand::Verify) => {
             let db = yidu_db::Db::connect_with(&config.database_url, &config.db_options()).await?;
             let report = yidu_audit::verify(&db).await?;

@@ -24,6 +24,8 @@ pub struct Config {
     /// Personal-data keys from configuration (`YIDU_DATA_KEY`); else the key file.
     pub data_key: Option<String>,
     pub opinions: yidu_opinions::OpinionsConfig,
+    /// Class cases (类案): the clustering window and the smallest proposed class.
+    pub classes: yidu_classes::ClassesConfig,
     /// Citizens' items the demo generates as two years of history.
     pub demo_history: usize,
     /// The working-day calendar: the shipped State Council notices plus the years of the
@@ -73,6 +75,8 @@ pub struct FileConfig {
     pub route_cache_ms: Option<u64>,
     pub write_batch_max: Option<usize>,
     pub write_batch_wait_us: Option<u64>,
+    pub class_window_days: Option<u32>,
+    pub class_min_size: Option<usize>,
 }
 
 /// The shipped holiday notices plus the deployment's holiday file, checked at start-up so
@@ -132,6 +136,22 @@ fn opinions_config(file: &FileConfig) -> anyhow::Result<yidu_opinions::OpinionsC
     anyhow::ensure!(
         c.accept_days >= 1 && c.take_days >= 1 && c.reply_days >= 1,
         "受理、接收和答复时限须至少 1 个工作日 / accept, take and reply deadlines must be at least 1 working day"
+    );
+    Ok(c)
+}
+
+/// Class cases: defaults, then the file, then YIDU_CLASS_* variables.
+fn classes_config(file: &FileConfig) -> anyhow::Result<yidu_classes::ClassesConfig> {
+    let mut c = yidu_classes::ClassesConfig::default();
+    if let Some(v) = env_parse("YIDU_CLASS_WINDOW_DAYS")?.or(file.class_window_days) {
+        c.window_days = v;
+    }
+    if let Some(v) = env_parse("YIDU_CLASS_MIN_SIZE")?.or(file.class_min_size) {
+        c.min_size = v;
+    }
+    anyhow::ensure!(
+        c.window_days >= 1 && c.min_size >= 2,
+        "类案时间窗至少 1 天、最小规模至少 2 件 / class_window_days must be at least 1 and class_min_size at least 2"
     );
     Ok(c)
 }
@@ -210,6 +230,7 @@ impl Config {
             "锁定次数、锁定分钟和空闲超时须为正数 / lockout failures, lockout minutes and idle timeout must be positive"
         );
         let opinions = opinions_config(&file)?;
+        let classes = classes_config(&file)?;
         let public_url = o
             .public_url
             .clone()
@@ -257,6 +278,7 @@ impl Config {
                 .or(file.demo_history)
                 .unwrap_or(30_000),
             opinions,
+            classes,
             calendar: std::sync::Arc::new(calendar(
                 env("YIDU_HOLIDAYS_FILE")
                     .map(PathBuf::from)

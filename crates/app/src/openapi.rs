@@ -25,6 +25,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(yidu_cockpit::CockpitApi::openapi());
     doc.merge(yidu_outbox::api::OutboxApi::openapi());
     doc.merge(yidu_opinions::open311::openapi());
+    doc.merge(yidu_classes::api::ClassesApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

@@ -49,9 +49,18 @@ fn segmenter() -> Arc<yidu_text::Segmenter> {
         .clone()
 }
 
+/// The class-case room over the opinions room.
+pub fn classes(db: Db, config: &Config) -> anyhow::Result<yidu_classes::Classes> {
+    Ok(yidu_classes::Classes::new(
+        opinions(db, config)?,
+        config.classes.clone(),
+    ))
+}
+
 /// The whole application. Fails when the personal-data keys cannot be loaded.
 pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
     let opinions = opinions(state.db.clone(), config)?;
+    let classes = yidu_classes::Classes::new(opinions.clone(), config.classes.clone());
     let app = Router::new()
         .merge(yidu_web::ops::router())
         .merge(crate::home::router())
@@ -64,7 +73,9 @@ pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .merge(yidu_opinions::api::router(opinions.clone()))
         .merge(yidu_opinions::open311::router(opinions.clone()))
         .merge(yidu_opinions::pages::router(opinions))
-        .merge(yidu_cockpit::router())
+        .merge(yidu_classes::router(classes.clone()))
+        // The cockpit shows the class-case room's hot topics through its panel hook.
+        .merge(yidu_cockpit::router().layer(axum::Extension(yidu_classes::hot_topics_source(classes))))
         .merge(yidu_outbox::api::router())
         .merge(yidu_outbox::pages::router());
     Ok(app

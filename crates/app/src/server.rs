@@ -48,6 +48,11 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
         yidu_outbox::Dispatcher::new(db.clone(), &outbound, Some(keys)),
         stop_rx.clone(),
     );
+    // Class cases: new items join their class every few seconds (one instance at a time).
+    let class_worker = yidu_classes::worker::spawn(
+        crate::router::classes(db.clone(), &config)?,
+        stop_rx.clone(),
+    );
     // The daily digest of due items, at the configured Beijing time (once per person and
     // day however many instances run: see digest_send.rs).
     let digests = yidu_opinions::service::digest_send::spawn(opinions.clone(), stop_rx.clone());
@@ -75,6 +80,7 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
     if let Some(d) = digests {
         let _ = d.await;
     }
+    let _ = class_worker.await;
     db.close().await;
     Ok(())
 }

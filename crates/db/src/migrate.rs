@@ -56,6 +56,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_channels"),
     migration!(7, "0007_search"),
     migration!(8, "0008_opinions_more"),
+    migration!(9, "0009_classes"),
     migration!(10, "0010_text_assist"),
 ];
 

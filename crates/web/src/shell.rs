@@ -65,6 +65,12 @@ pub struct Shell {
 const STAFF_NAV: &[(&str, &str, &str, &[Role])] = &[
     ("/staff", "工作台", "Desk", &[]),
     ("/staff/opinions", "民意", "Opinions", &[]),
+    (
+        "/staff/classes",
+        "类案",
+        "Class cases",
+        &[Role::Admin, Role::Office, Role::Township, Role::Department],
+    ),
     ("/staff/regions", "区域", "Regions", &[]),
     ("/staff/stations", "联络站", "Stations", &[]),
     ("/staff/deputies", "代表", "Deputies", &[]),

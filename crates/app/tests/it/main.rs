@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 mod calendar;
 mod categories;
+mod classes;
 mod cli;
 mod cockpit;
 mod crash;

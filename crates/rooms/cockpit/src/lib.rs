@@ -6,6 +6,7 @@
 pub mod api;
 pub mod counters;
 pub mod pages;
+pub mod panels;
 pub mod service;
 pub mod svg;
 

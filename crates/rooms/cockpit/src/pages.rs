@@ -4,6 +4,7 @@ use crate::service::{self, Cockpit, Period};
 use crate::svg;
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::Extension;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
@@ -25,6 +26,8 @@ struct CockpitPage {
     map_svg: String,
     /// Grids with items but no polygon: listed instead of drawn.
     unmapped: Vec<(String, i64)>,
+    /// Classes of the same problem, hottest first (None: no class-case room plugged in).
+    hot: Option<Vec<crate::panels::HotTopicLine>>,
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -45,9 +48,21 @@ async fn cockpit_page(
     State(state): State<AppState>,
     meta: RequestMeta,
     user: PageUser,
+    hot_source: Option<Extension<crate::panels::HotTopicsSource>>,
     Query(period): Query<Period>,
 ) -> PageResult {
     let c = service::cockpit(&state.db, &user.principal, &period).await?;
+    let hot = match hot_source {
+        // A panel that fails leaves the rest of the cockpit standing.
+        Some(Extension(src)) => match src.0.hot_topics(&user.principal, 10).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(error = %e, "hot topics panel failed");
+                None
+            }
+        },
+        None => None,
+    };
     let lang = meta.lang;
     let labels: Vec<String> = c.weekly.iter().map(|w| w.week[5..].to_string()).collect();
     let trend_svg = svg::lines(
@@ -124,6 +139,7 @@ async fn cockpit_page(
         category_svg,
         map_svg,
         unmapped,
+        hot,
     }
     .render()
     .map_err(anyhow::Error::from)?;

@@ -5,6 +5,7 @@ pub mod access;
 pub mod categories;
 pub mod category_edit;
 pub mod digest_send;
+pub mod feed;
 pub mod handling;
 pub mod moves;
 pub mod read;

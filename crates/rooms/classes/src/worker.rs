@@ -1,0 +1,148 @@
+//! The worker `yidu serve` runs beside the outbox dispatcher: every few seconds it picks up
+//! the items that arrived above its watermark and places each in its class, without
+//! touching intake. Several instances on one PostgreSQL database share a lease row, so one
+//! works at a time; a lease that is not renewed expires and another instance takes over.
+//!
+//! Each district's clusterer lives in memory (see [`Model`]); it is built by a batch
+//! rebuild the first time the district needs it, and thrown away when someone else moved
+//! the watermark or rebuilt (the generation counter changed), since it would then miss
+//! items.
+
+use crate::service::cluster::{rebuild, Model};
+use crate::service::{Classes, DAY_MS};
+use crate::store;
+use std::collections::HashMap;
+use std::time::Duration;
+use yidu_audit::Actor;
+use yidu_kernel::clock::now_ms;
+use yidu_kernel::AppResult;
+use yidu_opinions::model::Status;
+use yidu_opinions::service::feed;
+
+/// How long a lease lasts without renewal.
+const LEASE_MS: i64 = 60_000;
+/// Items taken per round.
+const BATCH: i64 = 500;
+const WATERMARK: &str = "watermark:opinion";
+
+pub struct Worker {
+    classes: Classes,
+    holder: String,
+    models: HashMap<i64, Model>,
+    /// Generation and watermark as this worker last left them.
+    seen: Option<(i64, i64)>,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// False when another instance holds the lease.
+    pub leader: bool,
+    /// Items looked at.
+    pub items: usize,
+    /// Items that joined or formed a class.
+    pub placed: usize,
+}
+
+impl Worker {
+    pub fn new(classes: Classes) -> Worker {
+        use rand::RngCore;
+        let mut b = [0u8; 8];
+        rand::thread_rng().fill_bytes(&mut b);
+        Worker {
+            classes,
+            holder: format!("{}-{}", std::process::id(), hex::encode(b)),
+            models: HashMap::new(),
+            seen: None,
+        }
+    }
+
+    /// One round: takes (or renews) the lease, then places the new items.
+    pub async fn run_once(&mut self) -> AppResult<Round> {
+        let c = self.classes.clone();
+        let now = now_ms();
+        let mut conn = c.db().pool().acquire().await?;
+        if !store::take_lease(&mut conn, &self.holder, now, now + LEASE_MS).await? {
+            self.models.clear();
+            self.seen = None;
+            return Ok(Round::default());
+        }
+        let generation = store::counter(&mut conn, "generation").await?;
+        let watermark = store::counter(&mut conn, WATERMARK).await?;
+        drop(conn);
+        if self.seen != Some((generation, watermark)) {
+            self.models.clear();
+        }
+        let items = feed::after(&c.opinions, watermark, BATCH).await?;
+        let mut round = Round {
+            leader: true,
+            ..Default::default()
+        };
+        let Some(last) = items.last().map(|i| i.id) else {
+            self.seen = Some((generation, watermark));
+            return Ok(round);
+        };
+        let since = now - i64::from(c.config.window_days) * DAY_MS;
+        for item in &items {
+            round.items += 1;
+            let Some(district) = item.district_id else {
+                continue;
+            };
+            let live = !matches!(
+                item.status,
+                Status::Merged | Status::Rejected | Status::Converted
+            );
+            if !live || (item.created_at < since && !item.status.is_open()) {
+                continue;
+            }
+            if !self.models.contains_key(&district) {
+                // The rebuild clusters the whole window, this item included.
+                let (report, model) = rebuild(&c, district, &Actor::system("class-worker")).await?;
+                round.placed += report.placed;
+                self.models.insert(district, model);
+            }
+            let model = self.models.get_mut(&district).expect("just inserted");
+            if model.assign(&c, item).await?.is_some() {
+                round.placed += 1;
+            }
+        }
+        let mut conn = c.db().pool().acquire().await?;
+        store::set_counter(&mut conn, WATERMARK, last).await?;
+        let generation = store::counter(&mut conn, "generation").await?;
+        self.seen = Some((generation, last));
+        Ok(round)
+    }
+
+    /// Gives the lease back (at shutdown), so another instance need not wait for it to expire.
+    pub async fn release(&self) {
+        if let Ok(mut conn) = self.classes.db().pool().acquire().await {
+            let _ = store::release_lease(&mut conn, &self.holder).await;
+        }
+    }
+}
+
+/// Runs the worker until `shutdown` turns true.
+pub fn spawn(
+    classes: Classes,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let every = Duration::from_secs(classes.config.interval_secs.max(1));
+    tokio::spawn(async move {
+        let mut worker = Worker::new(classes);
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match worker.run_once().await {
+                Ok(r) if r.items > 0 => tracing::debug!(?r, "class worker round"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "class worker round failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                r = shutdown.changed() => if r.is_err() { break },
+            }
+        }
+        worker.release().await;
+    })
+}
