@@ -75,7 +75,9 @@ pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .merge(yidu_opinions::pages::router(opinions))
         .merge(yidu_classes::router(classes.clone()))
         // The cockpit shows the class-case room's hot topics through its panel hook.
-        .merge(yidu_cockpit::router().layer(axum::Extension(yidu_classes::hot_topics_source(classes))))
+        .merge(
+            yidu_cockpit::router().layer(axum::Extension(yidu_classes::hot_topics_source(classes))),
+        )
         .merge(yidu_outbox::api::router())
         .merge(yidu_outbox::pages::router());
     Ok(app

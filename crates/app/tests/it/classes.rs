@@ -9,21 +9,45 @@ use yidu_db::Row;
 
 /// Several citizens about one broken street light on one road.
 const LIGHT: &[(&str, &str)] = &[
-    ("幸福路路灯坏了", "幸福路东段的路灯已经坏了一个星期，晚上走路很不安全。"),
-    ("幸福路路灯不亮", "幸福路上好几盏路灯晚上都不亮，请尽快修理路灯。"),
-    ("幸福路东段路灯损坏", "幸福路东段路灯损坏，夜里一片漆黑，老人出行不便。"),
-    ("幸福路路灯一直不亮", "反映幸福路路灯一直不亮的问题，希望有关部门维修路灯。"),
+    (
+        "幸福路路灯坏了",
+        "幸福路东段的路灯已经坏了一个星期，晚上走路很不安全。",
+    ),
+    (
+        "幸福路路灯不亮",
+        "幸福路上好几盏路灯晚上都不亮，请尽快修理路灯。",
+    ),
+    (
+        "幸福路东段路灯损坏",
+        "幸福路东段路灯损坏，夜里一片漆黑，老人出行不便。",
+    ),
+    (
+        "幸福路路灯一直不亮",
+        "反映幸福路路灯一直不亮的问题，希望有关部门维修路灯。",
+    ),
 ];
 
 /// Several about one noisy construction site at night.
 const NOISE: &[(&str, &str)] = &[
-    ("工地夜间施工噪音扰民", "小区旁边的建筑工地每天晚上十二点还在施工，噪音很大，影响休息。"),
-    ("建筑工地噪音太大", "附近建筑工地夜里施工，机器轰鸣，噪音扰民，孩子无法睡觉。"),
-    ("夜间施工噪音扰民", "工地深夜施工噪音扰民，希望管一管工地夜间施工。"),
+    (
+        "工地夜间施工噪音扰民",
+        "小区旁边的建筑工地每天晚上十二点还在施工，噪音很大，影响休息。",
+    ),
+    (
+        "建筑工地噪音太大",
+        "附近建筑工地夜里施工，机器轰鸣，噪音扰民，孩子无法睡觉。",
+    ),
+    (
+        "夜间施工噪音扰民",
+        "工地深夜施工噪音扰民，希望管一管工地夜间施工。",
+    ),
 ];
 
 /// Something else entirely.
-const OTHER: (&str, &str) = ("希望增加社区助餐点", "社区老年人多，希望增加老年助餐点和日间照料服务。");
+const OTHER: (&str, &str) = (
+    "希望增加社区助餐点",
+    "社区老年人多，希望增加老年助餐点和日间照料服务。",
+);
 
 struct Sent {
     id: i64,
@@ -160,8 +184,12 @@ async fn batch_grouping_and_incremental_arrival() {
 
     let reports = rebuild(&app, &office).await;
     assert_eq!(reports[0]["proposed"], 2, "{reports}");
-    let light = class_of(&app, &office, w.light[0].id).await.expect("light class");
-    let noise = class_of(&app, &office, w.noise[0].id).await.expect("noise class");
+    let light = class_of(&app, &office, w.light[0].id)
+        .await
+        .expect("light class");
+    let noise = class_of(&app, &office, w.noise[0].id)
+        .await
+        .expect("noise class");
     assert_ne!(light, noise);
     assert_eq!(members(&app, &office, light).await, ids(&w.light));
     assert_eq!(members(&app, &office, noise).await, ids(&w.noise));
@@ -193,12 +221,28 @@ async fn batch_grouping_and_incremental_arrival() {
 
     // New items arrive; the worker places them without intake doing anything.
     let mut worker = yidu_classes::worker::Worker::new(classes(&app));
-    let more_noise = send(&app, 20, ("工地晚上施工太吵", "建筑工地晚上施工噪音扰民，吵得无法入睡。")).await;
+    let more_noise = send(
+        &app,
+        20,
+        (
+            "工地晚上施工太吵",
+            "建筑工地晚上施工噪音扰民，吵得无法入睡。",
+        ),
+    )
+    .await;
     let round = worker.run_once().await.expect("worker round");
     assert!(round.leader);
     assert_eq!(class_of(&app, &office, more_noise.id).await, Some(noise));
     // The model is now in memory: this one is placed incrementally.
-    let more_light = send(&app, 21, ("幸福路路灯还是不亮", "幸福路的路灯到现在还是不亮，晚上很黑。")).await;
+    let more_light = send(
+        &app,
+        21,
+        (
+            "幸福路路灯还是不亮",
+            "幸福路的路灯到现在还是不亮，晚上很黑。",
+        ),
+    )
+    .await;
     worker.run_once().await.expect("worker round");
     assert_eq!(class_of(&app, &office, more_light.id).await, Some(light));
     assert_eq!(members(&app, &office, light).await.len(), 5);
@@ -226,9 +270,21 @@ async fn staff_decisions_survive_rebuilds() {
     let light = class_of(&app, &office, w.light[0].id).await.unwrap();
     let noise = class_of(&app, &office, w.noise[0].id).await.unwrap();
 
-    let (s, v) = post(&app, &office, &format!("/api/v1/classes/{light}/confirm"), json!({})).await;
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{light}/confirm"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = post(&app, &office, &format!("/api/v1/classes/{light}/confirm"), json!({})).await;
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{light}/confirm"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 409, "confirming twice: {v}");
     let (s, v) = post(
         &app,
@@ -290,7 +346,11 @@ async fn staff_decisions_survive_rebuilds() {
     rebuild(&app, &office).await;
     assert_eq!(members(&app, &office, light).await, before_light);
     assert_eq!(members(&app, &office, east).await, before_east);
-    assert_eq!(class_of(&app, &office, w.noise[2].id).await, None, "removed stays out");
+    assert_eq!(
+        class_of(&app, &office, w.noise[2].id).await,
+        None,
+        "removed stays out"
+    );
     let detail = app
         .get(&format!("/api/v1/classes/{light}"), Some(&office))
         .await
@@ -305,7 +365,13 @@ async fn staff_decisions_survive_rebuilds() {
     assert_eq!(proposed["total"], 0, "{proposed}");
 
     let actions = audit_actions(&app).await;
-    for a in ["class.confirm", "class.rename", "class.split", "class.merge", "class.remove_member"] {
+    for a in [
+        "class.confirm",
+        "class.rename",
+        "class.split",
+        "class.merge",
+        "class.remove_member",
+    ] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
     assert!(
@@ -318,13 +384,31 @@ async fn staff_decisions_survive_rebuilds() {
     );
 
     // Merging a dissolved class, splitting off everything, bad names: clear refusals.
-    let (s, v) = post(&app, &office, &format!("/api/v1/classes/{noise}/merge"), json!({"into_id": light})).await;
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{noise}/merge"),
+        json!({"into_id": light}),
+    )
+    .await;
     assert_eq!(s, 409, "{v}");
     let all = members(&app, &office, east).await;
-    let (s, v) = post(&app, &office, &format!("/api/v1/classes/{east}/split"), json!({"item_ids": all})).await;
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{east}/split"),
+        json!({"item_ids": all}),
+    )
+    .await;
     assert_eq!(s, 422, "{v}");
     assert!(v.to_string().contains("item_ids"), "{v}");
-    let (s, v) = post(&app, &office, &format!("/api/v1/classes/{east}/rename"), json!({"label": "  "})).await;
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{east}/rename"),
+        json!({"label": "  "}),
+    )
+    .await;
     assert_eq!(s, 422, "{v}");
     assert!(v.to_string().contains("label"), "{v}");
 }
@@ -342,8 +426,19 @@ async fn permissions() {
     let r = app.get("/api/v1/classes", Some(&town)).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.json()["total"].as_i64().unwrap() >= 1);
-    assert_eq!(app.get(&format!("/api/v1/classes/{light}"), Some(&town)).await.status, 200);
-    let (s, _) = post(&app, &town, &format!("/api/v1/classes/{light}/confirm"), json!({})).await;
+    assert_eq!(
+        app.get(&format!("/api/v1/classes/{light}"), Some(&town))
+            .await
+            .status,
+        200
+    );
+    let (s, _) = post(
+        &app,
+        &town,
+        &format!("/api/v1/classes/{light}/confirm"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 403);
     let (s, _) = post(&app, &town, "/api/v1/classes/rebuild", json!({})).await;
     assert_eq!(s, 403);
@@ -351,20 +446,46 @@ async fn permissions() {
     // Stations, deputies and committees read no classes.
     for user in ["station1", "deputy1", "committee1"] {
         let t = app.token(user).await;
-        assert_eq!(app.get("/api/v1/classes", Some(&t)).await.status, 403, "{user}");
         assert_eq!(
-            app.get(&format!("/api/v1/classes/{light}"), Some(&t)).await.status,
+            app.get("/api/v1/classes", Some(&t)).await.status,
+            403,
+            "{user}"
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/classes/{light}"), Some(&t))
+                .await
+                .status,
             404,
             "{user}"
         );
     }
     // A unit sees only the classes it leads: before supervision, nothing.
     let dept = app.token("dept1").await;
-    assert_eq!(app.get("/api/v1/classes", Some(&dept)).await.json()["total"], 0);
-    assert_eq!(app.get(&format!("/api/v1/classes/{light}"), Some(&dept)).await.status, 404);
-    let (s, _) = post(&app, &dept, &format!("/api/v1/classes/{light}/reply"), json!({"text": "已修复"})).await;
+    assert_eq!(
+        app.get("/api/v1/classes", Some(&dept)).await.json()["total"],
+        0
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/classes/{light}"), Some(&dept))
+            .await
+            .status,
+        404
+    );
+    let (s, _) = post(
+        &app,
+        &dept,
+        &format!("/api/v1/classes/{light}/reply"),
+        json!({"text": "已修复"}),
+    )
+    .await;
     assert_eq!(s, 404);
-    let (s, _) = post(&app, &dept, &format!("/api/v1/classes/{light}/confirm"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &dept,
+        &format!("/api/v1/classes/{light}/confirm"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 404);
 
     // A proposed class is not supervised; fields are named.
@@ -376,8 +497,20 @@ async fn permissions() {
     )
     .await;
     assert_eq!(s, 409, "{v}");
-    post(&app, &office, &format!("/api/v1/classes/{light}/confirm"), json!({})).await;
-    let (s, v) = post(&app, &office, &format!("/api/v1/classes/{light}/supervise"), json!({"days": 10})).await;
+    post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{light}/confirm"),
+        json!({}),
+    )
+    .await;
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{light}/supervise"),
+        json!({"days": 10}),
+    )
+    .await;
     assert_eq!(s, 422, "{v}");
     assert!(v.to_string().contains("lead_unit_id"), "{v}");
     let (s, v) = post(
@@ -390,14 +523,25 @@ async fn permissions() {
     assert_eq!(s, 422, "{v}");
     assert!(v.to_string().contains("days"), "{v}");
     // The office supervises but does not reply in the unit's name.
-    let (s, v) = post(&app, &office, &format!("/api/v1/classes/{light}/reply"), json!({"text": "x"})).await;
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{light}/reply"),
+        json!({"text": "x"}),
+    )
+    .await;
     assert_eq!(s, 403, "{v}");
 
     // Pages: the station is refused the list; unknown classes are 404.
     let b = app.browser();
     b.login("station1").await;
     assert_eq!(b.get("/staff/classes").await.status, 403);
-    assert_eq!(app.get("/api/v1/classes/999999", Some(&office)).await.status, 404);
+    assert_eq!(
+        app.get("/api/v1/classes/999999", Some(&office))
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -409,7 +553,13 @@ async fn one_class_reply_reaches_every_member() {
     let w = world(&app).await;
     rebuild(&app, &office).await;
     let light = class_of(&app, &office, w.light[0].id).await.unwrap();
-    post(&app, &office, &format!("/api/v1/classes/{light}/confirm"), json!({})).await;
+    post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{light}/confirm"),
+        json!({}),
+    )
+    .await;
 
     // One member was answered on the spot before the class was supervised.
     let done_early = &w.light[3];
@@ -417,7 +567,13 @@ async fn one_class_reply_reaches_every_member() {
         json!({"action": "accept"}),
         json!({"action": "answer_on_spot", "note": "已联系供电所"}),
     ] {
-        let (s, v) = post(&app, &deputy, &format!("/api/v1/opinions/{}/moves", done_early.id), body).await;
+        let (s, v) = post(
+            &app,
+            &deputy,
+            &format!("/api/v1/opinions/{}/moves", done_early.id),
+            body,
+        )
+        .await;
         assert_eq!(s, 200, "{v}");
     }
 
@@ -433,40 +589,69 @@ async fn one_class_reply_reaches_every_member() {
     assert_eq!(v["done"].as_array().unwrap().len(), 3, "{v}");
     assert_eq!(v["skipped"][0]["item_id"], done_early.id, "{v}");
     for m in &w.light[..3] {
-        let o = app.get(&format!("/api/v1/opinions/{}", m.id), Some(&office)).await.json();
+        let o = app
+            .get(&format!("/api/v1/opinions/{}", m.id), Some(&office))
+            .await
+            .json();
         assert_eq!(o["status"], "assigned", "{o}");
         assert_eq!(o["unit_id"], unit);
     }
     // The lead unit now reads its class, members unmasked for it as their handler.
-    let detail = app.get(&format!("/api/v1/classes/{light}"), Some(&dept)).await;
+    let detail = app
+        .get(&format!("/api/v1/classes/{light}"), Some(&dept))
+        .await;
     assert_eq!(detail.status, 200, "{}", detail.text());
     let detail = detail.json();
     assert!(detail["class"]["deadline_at"].as_i64().is_some());
     let shown = detail["members"].as_array().unwrap();
-    assert_eq!(shown.len(), 3, "the unit sees the items assigned to it: {detail}");
+    assert_eq!(
+        shown.len(),
+        3,
+        "the unit sees the items assigned to it: {detail}"
+    );
     assert_eq!(detail["hidden_members"], 1);
-    assert!(shown.iter().all(|m| m["opinion"]["personal_data_visible"] == true));
+    assert!(shown
+        .iter()
+        .all(|m| m["opinion"]["personal_data_visible"] == true));
     // The office sees them masked.
-    let for_office = app.get(&format!("/api/v1/classes/{light}"), Some(&office)).await.json();
+    let for_office = app
+        .get(&format!("/api/v1/classes/{light}"), Some(&office))
+        .await
+        .json();
     assert!(for_office["members"]
         .as_array()
         .unwrap()
         .iter()
         .all(|m| m["opinion"]["personal_data_visible"] == false
-            && m["opinion"]["citizen_phone"].as_str().unwrap().contains('*')));
+            && m["opinion"]["citizen_phone"]
+                .as_str()
+                .unwrap()
+                .contains('*')));
 
     // One reply from the lead unit.
     let text = "经查，幸福路东段路灯线路老化，已于本周更换线路并恢复照明。";
-    let (s, v) = post(&app, &dept, &format!("/api/v1/classes/{light}/reply"), json!({"text": text})).await;
+    let (s, v) = post(
+        &app,
+        &dept,
+        &format!("/api/v1/classes/{light}/reply"),
+        json!({"text": text}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["done"].as_array().unwrap().len(), 3, "{v}");
     assert_eq!(v["skipped"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["skipped"][0]["tracking_no"], done_early.tracking_no);
 
     // Each citizen sees the reply on their own tracking page and rates it on their own.
-    for (m, rating) in w.light[..3].iter().zip(["satisfied", "basic", "unsatisfied"]) {
+    for (m, rating) in w.light[..3]
+        .iter()
+        .zip(["satisfied", "basic", "unsatisfied"])
+    {
         let t = app
-            .get(&format!("/api/v1/track/{}?code={}", m.tracking_no, m.code), None)
+            .get(
+                &format!("/api/v1/track/{}?code={}", m.tracking_no, m.code),
+                None,
+            )
             .await;
         assert_eq!(t.status, 200, "{}", t.text());
         let t = t.json();
@@ -481,19 +666,32 @@ async fn one_class_reply_reaches_every_member() {
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.text());
-        let expected = if rating == "unsatisfied" { "in_progress" } else { "closed" };
+        let expected = if rating == "unsatisfied" {
+            "in_progress"
+        } else {
+            "closed"
+        };
         assert_eq!(r.json()["status"], expected);
     }
     // The early one kept its own reply.
     let t = app
-        .get(&format!("/api/v1/track/{}?code={}", done_early.tracking_no, done_early.code), None)
+        .get(
+            &format!(
+                "/api/v1/track/{}?code={}",
+                done_early.tracking_no, done_early.code
+            ),
+            None,
+        )
         .await
         .json();
     assert_eq!(t["reply_text"], "已联系供电所");
 
     // Audit: the class's supervision and reply, and each member's own moves.
     let actions = audit_actions(&app).await;
-    assert!(actions.iter().any(|a| a == "class.supervise"), "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a == "class.supervise"),
+        "{actions:?}"
+    );
     assert!(actions.iter().any(|a| a == "class.reply"), "{actions:?}");
     let replies: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE action = 'opinion.reply'")
         .fetch_one(app.db.pool())
@@ -521,10 +719,16 @@ async fn pages_and_the_cockpit_panel() {
     assert!(html.contains("类案"));
 
     let page = format!("/staff/classes/{light}");
-    let r = b.post_form(&page, &format!("/staff/classes/{light}/confirm"), &[]).await;
+    let r = b
+        .post_form(&page, &format!("/staff/classes/{light}/confirm"), &[])
+        .await;
     assert_eq!(r.status, 303, "{}", r.text());
     let r = b
-        .post_form(&page, &format!("/staff/classes/{light}/rename"), &[("label", "幸福路路灯")])
+        .post_form(
+            &page,
+            &format!("/staff/classes/{light}/rename"),
+            &[("label", "幸福路路灯")],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.text());
     let detail = b.get(&page).await.text();
@@ -573,7 +777,11 @@ async fn pages_and_the_cockpit_panel() {
     let d = app.browser();
     d.login("dept1").await;
     let r = d
-        .post_form(&page, &format!("/staff/classes/{light}/reply"), &[("text", "路灯已修复")])
+        .post_form(
+            &page,
+            &format!("/staff/classes/{light}/reply"),
+            &[("text", "路灯已修复")],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("路灯已修复"));

@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/classes/{id}/merge", post(merge_class))
         .route("/api/v1/classes/{id}/split", post(split_class))
         .route("/api/v1/classes/{id}/dissolve", post(dissolve_class))
-        .route("/api/v1/classes/{id}/members/{item_id}", delete(remove_member))
+        .route(
+            "/api/v1/classes/{id}/members/{item_id}",
+            delete(remove_member),
+        )
         .route("/api/v1/classes/{id}/supervise", post(supervise_class))
         .route("/api/v1/classes/{id}/reply", post(reply_class))
 }
@@ -352,5 +355,7 @@ async fn reply_class(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<ReplyInput>,
 ) -> ApiResult<FanOut> {
-    Ok(Json(supervise::reply(&c, &p, &meta.client, id, &input).await?))
+    Ok(Json(
+        supervise::reply(&c, &p, &meta.client, id, &input).await?,
+    ))
 }

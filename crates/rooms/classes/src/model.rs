@@ -78,7 +78,11 @@ impl ClassStatus {
 pub fn parse_label(s: &str) -> AppResult<String> {
     let t = s.trim();
     if t.is_empty() {
-        return Err(AppError::field("label", "请填写类案名称", "give the class a name"));
+        return Err(AppError::field(
+            "label",
+            "请填写类案名称",
+            "give the class a name",
+        ));
     }
     if t.chars().count() > 60 {
         return Err(AppError::field(

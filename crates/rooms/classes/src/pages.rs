@@ -3,7 +3,10 @@
 //! without JavaScript; decisions redirect back with a flash, class-wide moves show what
 //! they did to each member.
 
-use crate::model::{ClassDetail, ClassStatus, ClassSummary, FanOut, MergeInput, SplitInput, SuperviseInput, ReplyInput};
+use crate::model::{
+    ClassDetail, ClassStatus, ClassSummary, FanOut, MergeInput, ReplyInput, SplitInput,
+    SuperviseInput,
+};
 use crate::service::read::{self, ClassFilter};
 use crate::service::{access, cluster, decide, supervise, Classes};
 use askama::Template;
@@ -266,7 +269,9 @@ async fn render_detail(
                 id: o.id,
                 tracking_no: o.tracking_no.clone(),
                 title: o.title.clone(),
-                status: shell.t(o.status.label_zh(), o.status.label_en()).to_string(),
+                status: shell
+                    .t(o.status.label_zh(), o.status.label_en())
+                    .to_string(),
                 citizen: o.citizen_name.clone().unwrap_or_default(),
                 created: format_china(o.created_at),
                 pinned: m.pinned,
@@ -341,7 +346,16 @@ async fn decide_form(
             back(id, "rename")
         }
         "merge" => {
-            let into = decide::merge(&c, p, &client, id, &MergeInput { into_id: id_of(&get("into_id")) }).await?;
+            let into = decide::merge(
+                &c,
+                p,
+                &client,
+                id,
+                &MergeInput {
+                    into_id: id_of(&get("into_id")),
+                },
+            )
+            .await?;
             back(into, "merge")
         }
         "split" => {
@@ -379,7 +393,8 @@ async fn decide_form(
             render_detail(&c, &meta, &user, id, "", Some(out)).await
         }
         "reply" => {
-            let out = supervise::reply(&c, p, &client, id, &ReplyInput { text: get("text") }).await?;
+            let out =
+                supervise::reply(&c, p, &client, id, &ReplyInput { text: get("text") }).await?;
             render_detail(&c, &meta, &user, id, "", Some(out)).await
         }
         _ => Err(yidu_kernel::AppError::NotFound.into()),

@@ -202,7 +202,11 @@ pub async fn members_for(
     for id in item_ids {
         q = q.bind(*id);
     }
-    Ok(q.fetch_all(&mut *conn).await?.iter().map(member_of).collect())
+    Ok(q.fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(member_of)
+        .collect())
 }
 
 /// Members of a class: representatives first, then the newest.
@@ -415,7 +419,10 @@ pub async fn stats(
 ) -> Result<(Vec<ClassStats>, i64), sqlx::Error> {
     let n = binds.len() + 2;
     let order_sql = match order {
-        Order::List => "CASE WHEN c.status = 'dissolved' THEN 1 ELSE 0 END, COUNT(m.id) DESC, c.id DESC".to_string(),
+        Order::List => {
+            "CASE WHEN c.status = 'dissolved' THEN 1 ELSE 0 END, COUNT(m.id) DESC, c.id DESC"
+                .to_string()
+        }
         Order::Hot => format!("{SCORE} DESC, COUNT(m.id) DESC, c.id DESC"),
     };
     let sql = format!(
@@ -451,9 +458,8 @@ pub async fn stats(
         })
         .collect();
     // The count uses the same placeholders; $1 and $2 are bound but unused.
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM classes c WHERE ($1 = $1 AND $2 = $2) AND {where_sql}"
-    );
+    let count_sql =
+        format!("SELECT COUNT(*) FROM classes c WHERE ($1 = $1 AND $2 = $2) AND {where_sql}");
     let mut cq = sqlx::query(&count_sql).bind(windows.0).bind(windows.1);
     for b in binds {
         cq = match b {
@@ -548,14 +554,12 @@ pub async fn release_lease(conn: &mut AnyConnection, holder: &str) -> Result<(),
 }
 
 pub async fn counter(conn: &mut AnyConnection, name: &str) -> Result<i64, sqlx::Error> {
-    Ok(
-        sqlx::query("SELECT num FROM class_state WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.get(0))
-            .unwrap_or(0),
-    )
+    Ok(sqlx::query("SELECT num FROM class_state WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.get(0))
+        .unwrap_or(0))
 }
 
 pub async fn set_counter(

@@ -11,6 +11,7 @@
 use crate::service::cluster::{rebuild, Model};
 use crate::service::{Classes, DAY_MS};
 use crate::store;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::time::Duration;
 use yidu_audit::Actor;
@@ -95,13 +96,16 @@ impl Worker {
             if !live || (item.created_at < since && !item.status.is_open()) {
                 continue;
             }
-            if !self.models.contains_key(&district) {
-                // The rebuild clusters the whole window, this item included.
-                let (report, model) = rebuild(&c, district, &Actor::system("class-worker")).await?;
-                round.placed += report.placed;
-                self.models.insert(district, model);
-            }
-            let model = self.models.get_mut(&district).expect("just inserted");
+            let model = match self.models.entry(district) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    // The rebuild clusters the whole window, this item included.
+                    let (report, model) =
+                        rebuild(&c, district, &Actor::system("class-worker")).await?;
+                    round.placed += report.placed;
+                    e.insert(model)
+                }
+            };
             if model.assign(&c, item).await?.is_some() {
                 round.placed += 1;
             }

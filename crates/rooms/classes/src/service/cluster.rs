@@ -124,7 +124,11 @@ fn rep_ranks(clusterer: &Clusterer, cluster: u32, items: &[Placed]) -> HashMap<i
 /// Regroups one district: clusters its window (open items plus the last `window_days`),
 /// remakes the proposed classes and adds new items to confirmed ones. Returns the report
 /// and the model the worker keeps for items that arrive afterwards.
-pub async fn rebuild(c: &Classes, district_id: i64, actor: &Actor) -> AppResult<(RebuildReport, Model)> {
+pub async fn rebuild(
+    c: &Classes,
+    district_id: i64,
+    actor: &Actor,
+) -> AppResult<(RebuildReport, Model)> {
     let now = now_ms();
     let since = now - i64::from(c.config.window_days) * DAY_MS;
     let items = feed::window(&c.opinions, district_id, since).await?;
@@ -132,9 +136,10 @@ pub async fn rebuild(c: &Classes, district_id: i64, actor: &Actor) -> AppResult<
     let segmenter = (*c.opinions.segmenter).clone();
     let params = c.config.params.clone();
     // Clustering is CPU work; keep it off the async threads.
-    let clustering = tokio::task::spawn_blocking(move || Clustering::run(&texts, segmenter, params))
-        .await
-        .map_err(yidu_kernel::AppError::internal)?;
+    let clustering =
+        tokio::task::spawn_blocking(move || Clustering::run(&texts, segmenter, params))
+            .await
+            .map_err(yidu_kernel::AppError::internal)?;
     let placed: Vec<Placed> = items.iter().map(placed_of).collect();
     let path = district_path(c, district_id).await?;
     let mut report = RebuildReport {
@@ -155,7 +160,7 @@ pub async fn rebuild(c: &Classes, district_id: i64, actor: &Actor) -> AppResult<
     store::clear_proposed(&mut tx, district_id).await?;
     let kept: HashMap<i64, MemberRow> = before
         .into_iter()
-        .filter(|r| !(r.class_status == Some(ClassStatus::Proposed) && !r.pinned))
+        .filter(|r| r.class_status != Some(ClassStatus::Proposed) || r.pinned)
         .map(|r| (r.item_id, r))
         .collect();
 
@@ -211,8 +216,16 @@ pub async fn rebuild(c: &Classes, district_id: i64, actor: &Actor) -> AppResult<
                 id
             }
             None => {
-                store::insert_class(&mut tx, district_id, &path, &label, ClassStatus::Proposed, None, now)
-                    .await?
+                store::insert_class(
+                    &mut tx,
+                    district_id,
+                    &path,
+                    &label,
+                    ClassStatus::Proposed,
+                    None,
+                    now,
+                )
+                .await?
             }
         };
         reused.insert(class_id);

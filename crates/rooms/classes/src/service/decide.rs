@@ -70,7 +70,10 @@ async fn audit(
 pub async fn confirm(c: &Classes, p: &Principal, client: &str, id: i64) -> AppResult<()> {
     let mut row = decidable(c, p, id).await?;
     if row.status == ClassStatus::Confirmed {
-        return Err(AppError::conflict("该类案已确认", "this class is already confirmed"));
+        return Err(AppError::conflict(
+            "该类案已确认",
+            "this class is already confirmed",
+        ));
     }
     let now = now_ms();
     confirm_by(&mut row, p, now);
@@ -81,7 +84,13 @@ pub async fn confirm(c: &Classes, p: &Principal, client: &str, id: i64) -> AppRe
     Ok(())
 }
 
-pub async fn rename(c: &Classes, p: &Principal, client: &str, id: i64, label: &str) -> AppResult<()> {
+pub async fn rename(
+    c: &Classes,
+    p: &Principal,
+    client: &str,
+    id: i64,
+    label: &str,
+) -> AppResult<()> {
     let label = parse_label(label)?;
     let mut row = decidable(c, p, id).await?;
     let now = now_ms();
@@ -105,7 +114,11 @@ pub async fn merge(
     input: &MergeInput,
 ) -> AppResult<i64> {
     let into = input.into_id.ok_or_else(|| {
-        AppError::field("into_id", "请选择要并入的类案", "choose the class to merge into")
+        AppError::field(
+            "into_id",
+            "请选择要并入的类案",
+            "choose the class to merge into",
+        )
     })?;
     if into == id {
         return Err(AppError::field(
@@ -184,10 +197,11 @@ pub async fn split(
     let now = now_ms();
     let mut tx = c.db().begin().await?;
     let members = store::members_of(&mut tx, row.id).await?;
-    if let Some(stranger) = chosen
-        .iter()
-        .find(|i| !members.iter().any(|m| m.item_id == **i && m.item_kind == KIND_OPINION))
-    {
+    if let Some(stranger) = chosen.iter().find(|i| {
+        !members
+            .iter()
+            .any(|m| m.item_id == **i && m.item_kind == KIND_OPINION)
+    }) {
         return Err(AppError::field(
             "item_ids",
             &format!("事项 {stranger} 不在该类案中"),
@@ -262,7 +276,15 @@ pub async fn dissolve(c: &Classes, p: &Principal, client: &str, id: i64) -> AppR
     let mut tx = c.db().begin().await?;
     store::pin_all(&mut tx, row.id).await?;
     save(&mut tx, &mut row, now).await?;
-    audit(&mut tx, p, client, "class.dissolve", &row, row.label.clone()).await?;
+    audit(
+        &mut tx,
+        p,
+        client,
+        "class.dissolve",
+        &row,
+        row.label.clone(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -139,10 +139,13 @@ async fn summaries(
             representatives,
             places: place_list,
             lead_unit_id: s.class.lead_unit_id,
-            lead_unit: s
-                .class
-                .lead_unit_id
-                .map(|u| names.units.get(&u).cloned().unwrap_or_else(|| format!("#{u}"))),
+            lead_unit: s.class.lead_unit_id.map(|u| {
+                names
+                    .units
+                    .get(&u)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{u}"))
+            }),
             deadline_at: s.class.deadline_at,
             reply_state: s.class.reply_state.clone(),
             updated_at: s.class.updated_at,

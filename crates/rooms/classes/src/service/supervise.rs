@@ -49,7 +49,14 @@ async fn member_items(c: &Classes, class_id: i64) -> AppResult<Vec<FeedItem>> {
     feed::states(&c.opinions, &ids).await
 }
 
-async fn save_class(c: &Classes, p: &Principal, client: &str, row: &mut ClassRow, action: &str, summary: String) -> AppResult<()> {
+async fn save_class(
+    c: &Classes,
+    p: &Principal,
+    client: &str,
+    row: &mut ClassRow,
+    action: &str,
+    summary: String,
+) -> AppResult<()> {
     let now = now_ms();
     let seen = row.updated_at;
     row.updated_at = bump(now, seen);
@@ -111,9 +118,13 @@ pub async fn supervise(
             )
         })?;
     let _ = unit;
-    let days = input
-        .days
-        .ok_or_else(|| AppError::field("days", "请填写办理期限（工作日）", "give the deadline in working days"))?;
+    let days = input.days.ok_or_else(|| {
+        AppError::field(
+            "days",
+            "请填写办理期限（工作日）",
+            "give the deadline in working days",
+        )
+    })?;
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(AppError::field(
             "days",
@@ -145,15 +156,27 @@ pub async fn supervise(
                 continue;
             }
             Status::Assigned => {
-                out.skipped.push(skipped(&item, "已交办给其他承办单位", "assigned to another unit"));
+                out.skipped.push(skipped(
+                    &item,
+                    "已交办给其他承办单位",
+                    "assigned to another unit",
+                ));
                 continue;
             }
             Status::InProgress if item.unit_id.is_some() => {
-                out.skipped.push(skipped(&item, "其他承办单位正在办理", "another unit is handling it"));
+                out.skipped.push(skipped(
+                    &item,
+                    "其他承办单位正在办理",
+                    "another unit is handling it",
+                ));
                 continue;
             }
             s if !s.is_open() => {
-                out.skipped.push(skipped(&item, "已答复或已办结", "already replied or finished"));
+                out.skipped.push(skipped(
+                    &item,
+                    "已答复或已办结",
+                    "already replied or finished",
+                ));
                 continue;
             }
             _ => {}
@@ -202,7 +225,11 @@ pub async fn reply(
         return Err(AppError::field("text", "请填写答复内容", "write the reply"));
     }
     if text.chars().count() > 4_000 {
-        return Err(AppError::field("text", "不能超过 4000 字", "must be at most 4000 characters"));
+        return Err(AppError::field(
+            "text",
+            "不能超过 4000 字",
+            "must be at most 4000 characters",
+        ));
     }
     if row.reply_state == "none" || row.lead_unit_id.is_none() {
         return Err(AppError::conflict(
@@ -225,7 +252,11 @@ pub async fn reply(
             Status::Assigned if with_lead => vec!["take", "reply"],
             Status::InProgress if with_lead => vec!["reply"],
             Status::Replied | Status::Closed => {
-                out.skipped.push(skipped(&item, "已答复或已办结，未重复答复", "already replied or finished; not replied again"));
+                out.skipped.push(skipped(
+                    &item,
+                    "已答复或已办结，未重复答复",
+                    "already replied or finished; not replied again",
+                ));
                 continue;
             }
             s if s.is_final() => {
@@ -245,7 +276,11 @@ pub async fn reply(
         for action in step {
             let m = MoveInput {
                 action: action.into(),
-                note: if action == "reply" { text.to_string() } else { String::new() },
+                note: if action == "reply" {
+                    text.to_string()
+                } else {
+                    String::new()
+                },
                 ..Default::default()
             };
             if let Err(e) = moves::apply(&c.opinions, p, client, item.id, &m).await {

@@ -62,7 +62,10 @@ pub async fn window(o: &Opinions, district_id: i64, since: i64) -> AppResult<Vec
         .bind(since)
         .fetch_all(o.db.pool())
         .await?;
-    Ok(rows.iter().map(|r| FeedItem::of(&store::from_row(r))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| FeedItem::of(&store::from_row(r)))
+        .collect())
 }
 
 /// Items with an id above `after_id`, oldest first, at most `limit` (for the worker that
@@ -77,7 +80,10 @@ pub async fn after(o: &Opinions, after_id: i64, limit: i64) -> AppResult<Vec<Fee
         .bind(limit)
         .fetch_all(o.db.pool())
         .await?;
-    Ok(rows.iter().map(|r| FeedItem::of(&store::from_row(r))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| FeedItem::of(&store::from_row(r)))
+        .collect())
 }
 
 /// Districts that have items (the batch rebuild's default).
