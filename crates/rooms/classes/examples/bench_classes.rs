@@ -155,6 +155,9 @@ async fn main() -> anyhow::Result<()> {
         calendar: Arc::new(yidu_calendar::Calendar::builtin()),
         config: Arc::new(Default::default()),
         segmenter: Arc::new(yidu_text::Segmenter::new()),
+        routes: Arc::new(yidu_opinions::service::routes::RouteCache::new(
+            Duration::from_secs(2),
+        )),
     };
     let c = Classes::new(opinions, ClassesConfig::default());
 
