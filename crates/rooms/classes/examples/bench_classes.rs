@@ -158,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
         routes: Arc::new(yidu_opinions::service::routes::RouteCache::new(
             Duration::from_secs(2),
         )),
+        assist: yidu_opinions::assist::TextAssist::new(),
     };
     let c = Classes::new(opinions, ClassesConfig::default());
 
