@@ -43,6 +43,10 @@ impl Default for PageQuery {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,
+    /// True when `total` is only a lower bound: a search counts its matches up to a cap
+    /// (shown as "10000+").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub total_capped: bool,
     pub page: u32,
     pub per_page: u32,
 }
@@ -52,8 +56,16 @@ impl<T> Page<T> {
         Page {
             items,
             total,
+            total_capped: false,
             page: q.page(),
             per_page: q.per_page(),
+        }
+    }
+    /// A page whose `total` is a lower bound (more items matched than were counted).
+    pub fn capped(items: Vec<T>, total: i64, q: &PageQuery) -> Self {
+        Page {
+            total_capped: true,
+            ..Page::new(items, total, q)
         }
     }
     pub fn pages(&self) -> u32 {

@@ -213,7 +213,8 @@ struct QueuePage {
     bulk_units: Vec<Choice>,
     can_bulk: bool,
     export_href: String,
-    total: i64,
+    /// "123", or "10000+" when a search matched more than it counts.
+    total: String,
     page: u32,
     pages: u32,
     prev_href: Option<String>,
@@ -292,7 +293,11 @@ async fn queue_page(
         bulk_units: choices(&names.units, ""),
         can_bulk,
         export_href: format!("{path}/export.xlsx?{}", form.query(None)),
-        total: page.total,
+        total: if page.total_capped {
+            format!("{}+", page.total)
+        } else {
+            page.total.to_string()
+        },
         page: page_no,
         pages,
         prev_href: (page_no > 1).then(|| format!("{path}?{}", form.query(Some(page_no - 1)))),

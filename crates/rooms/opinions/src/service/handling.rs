@@ -593,7 +593,8 @@ pub async fn export_xlsx(o: &Opinions, p: &Principal, f: &QueueFilter) -> AppRes
         let got = read::queue(o, p, f, &q).await?;
         let n = got.items.len();
         items.extend(got.items);
-        if n < 500 || items.len() >= MAX_EXPORT_ROWS || items.len() as i64 >= got.total {
+        let all_read = !got.total_capped && items.len() as i64 >= got.total;
+        if n < 500 || items.len() >= MAX_EXPORT_ROWS || all_read {
             break;
         }
         page += 1;

@@ -255,6 +255,7 @@ pub struct QueueFilter {
     /// Only items past their deadline.
     pub overdue: Option<bool>,
     /// Full-text search in title and body (Chinese however segmented; all terms required).
+    /// Matches are listed newest first and counted up to 10,000 (`total_capped` beyond).
     pub q: Option<String>,
 }
 
@@ -307,10 +308,13 @@ pub async fn queue(
         }
     }
     let terms = super::search::query_terms(f.q.as_deref().unwrap_or(""));
-    if let Some(expr) = super::search::match_expr(o.db.backend(), &terms) {
+    let search = super::search::match_expr(o.db.backend(), &terms).map(|expr| {
         texts.push(expr);
         let placeholder = format!("$T{}", texts.len());
-        conds.push(super::search::condition(o.db.backend(), &placeholder));
+        super::search::source(o.db.backend(), &placeholder)
+    });
+    if let Some(s) = &search {
+        conds.push(s.condition.clone());
     }
     let now = now_ms();
     if f.overdue == Some(true) {
@@ -320,21 +324,40 @@ pub async fn queue(
             ints.len()
         ));
     }
-    let where_sql = if conds.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conds.join(" AND "))
-    };
+    let from = search
+        .as_ref()
+        .map_or("opinions o".to_string(), |s| s.from.clone());
+    let mut body = format!(" FROM {from}");
+    if !conds.is_empty() {
+        body.push_str(&format!(" WHERE {}", conds.join(" AND ")));
+    }
     // Number the placeholders: texts are $1..$n, integers follow.
     let n_text = texts.len();
-    let mut numbered = where_sql;
     for i in (1..=ints.len()).rev() {
-        numbered = numbered.replace(&format!("$I{i}"), &format!("${}", n_text + i));
+        body = body.replace(&format!("$I{i}"), &format!("${}", n_text + i));
     }
     for i in (1..=n_text).rev() {
-        numbered = numbered.replace(&format!("$T{i}"), &format!("${i}"));
+        body = body.replace(&format!("$T{i}"), &format!("${i}"));
     }
-    let count_sql = format!("SELECT COUNT(*) FROM opinions o{numbered}");
+    let n = n_text + ints.len();
+    // A search counts its matches only up to the cap (see search::COUNT_CAP) and lists
+    // them newest first, straight from the index; the plain queue counts everything and
+    // lists the most urgent first.
+    let (count_sql, order) = match &search {
+        Some(s) => (
+            format!(
+                "SELECT COUNT(*) FROM (SELECT 1{body} LIMIT {}) t",
+                super::search::COUNT_CAP + 1
+            ),
+            s.newest_first.to_string(),
+        ),
+        None => (
+            format!("SELECT COUNT(*){body}"),
+            "CASE WHEN o.status IN ('submitted','accepted','assigned','in_progress','escalated') THEN 0 ELSE 1 END, \
+             COALESCE(o.deadline_at, 9223372036854775807), o.created_at DESC"
+                .to_string(),
+        ),
+    };
     let mut cq = sqlx::query(&count_sql);
     for t in &texts {
         cq = cq.bind(t.clone());
@@ -343,12 +366,9 @@ pub async fn queue(
         cq = cq.bind(*i);
     }
     let total: i64 = cq.fetch_one(o.db.pool()).await?.get(0);
-    let n = n_text + ints.len();
+    let capped = search.is_some() && total > super::search::COUNT_CAP;
     let list_sql = format!(
-        "SELECT {} FROM opinions o{numbered}
-         ORDER BY CASE WHEN o.status IN ('submitted','accepted','assigned','in_progress','escalated') THEN 0 ELSE 1 END,
-                  COALESCE(o.deadline_at, 9223372036854775807), o.created_at DESC
-         LIMIT ${} OFFSET ${}",
+        "SELECT {}{body} ORDER BY {order} LIMIT ${} OFFSET ${}",
         store::COLUMNS,
         n + 1,
         n + 2
@@ -374,5 +394,9 @@ pub async fn queue(
     for i in &mut items {
         i.metoo = metoo.get(&i.id).copied().unwrap_or(0);
     }
-    Ok(Page::new(items, total, q))
+    if capped {
+        Ok(Page::capped(items, super::search::COUNT_CAP, q))
+    } else {
+        Ok(Page::new(items, total, q))
+    }
 }

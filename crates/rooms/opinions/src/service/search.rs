@@ -153,6 +153,44 @@ pub fn condition(backend: Backend, placeholder: &str) -> String {
     }
 }
 
+/// How far a search's total is counted. Past this the queue shows "10000+": counting
+/// every match of a common word in a million items costs far more than the page itself,
+/// and nobody pages through ten thousand hits.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// Where a search's rows come from when the queue pages through them: the index joined to
+/// the items, walked newest first straight from the index, so a page of a search with
+/// 100,000 matches reads its 20 rows (plus those the other filters reject) instead of
+/// sorting every match.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// `FROM` clause (without the keyword) giving the items as `o`.
+    pub from: String,
+    /// The match condition on the index, for the `WHERE` clause.
+    pub condition: String,
+    /// `ORDER BY` expression: the newest match first.
+    pub newest_first: &'static str,
+}
+
+/// The [`Source`] for the match expression bound at `placeholder`. SQLite: CROSS JOIN
+/// keeps the FTS5 table as the outer loop, which yields rowids in descending order
+/// itself; PostgreSQL chooses between the GIN index (rare words) and walking the key
+/// backwards (common words) from the lexeme statistics.
+pub fn source(backend: Backend, placeholder: &str) -> Source {
+    match backend {
+        Backend::Sqlite => Source {
+            from: "opinion_search CROSS JOIN opinions o ON o.id = opinion_search.rowid".into(),
+            condition: format!("opinion_search MATCH {placeholder}"),
+            newest_first: "opinion_search.rowid DESC",
+        },
+        Backend::Postgres => Source {
+            from: "opinion_search s JOIN opinions o ON o.id = s.opinion_id".into(),
+            condition: format!("s.tsv @@ to_tsquery('simple', {placeholder})"),
+            newest_first: "s.opinion_id DESC",
+        },
+    }
+}
+
 fn insert_sql(backend: Backend, rows: usize) -> String {
     let col = match backend {
         Backend::Sqlite => "rowid",
