@@ -188,12 +188,28 @@ async fn measure(db: &Db, label: &str) -> anyhow::Result<()> {
     let num = |d: time::Date| {
         i64::from(d.year()) * 10_000 + i64::from(u8::from(d.month())) * 100 + i64::from(d.day())
     };
-    let naive_sql = "SELECT region_path, category_id, station_id, COUNT(*), SUM(handled), SUM(on_time), SUM(late), SUM(satisfied), SUM(basic), \
-                     SUM(unsatisfied), SUM(working_mdays) FROM bench_items WHERE day BETWEEN $1 AND $2 GROUP BY region_path, category_id, station_id";
+    // PostgreSQL sums BIGINT into NUMERIC; cast back, as the cockpit's own queries do.
+    let sums: Vec<String> = [
+        "handled",
+        "on_time",
+        "late",
+        "satisfied",
+        "basic",
+        "unsatisfied",
+        "working_mdays",
+    ]
+    .iter()
+    .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+    .collect();
+    let naive_sql = format!(
+        "SELECT region_path, category_id, station_id, COUNT(*), {} FROM bench_items WHERE day BETWEEN $1 AND $2 \
+         GROUP BY region_path, category_id, station_id",
+        sums.join(", ")
+    );
     let mut naive = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        let rows = sqlx::query(naive_sql)
+        let rows = sqlx::query(&naive_sql)
             .bind(num(from))
             .bind(num(to))
             .fetch_all(db.pool())

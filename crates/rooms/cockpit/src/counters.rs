@@ -366,8 +366,12 @@ impl Totals {
     }
 
     /// Writes every row with multi-row INSERTs (the tables must hold no conflicting rows).
+    /// Rows go in key order (grain, day, ...): SQLite stores a table in insertion order
+    /// next to its key index, so a period's rows then sit on neighbouring pages; in hash
+    /// order every row of a year's query was a read from a different page.
     pub async fn write(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        let rows: Vec<_> = self.counters.iter().collect();
+        let mut rows: Vec<_> = self.counters.iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let per = 200;
         for chunk in rows.chunks(per) {
             let sql = upsert_sql(chunk.len());
@@ -385,7 +389,8 @@ impl Totals {
             }
             q.execute(&mut *conn).await?;
         }
-        let grids: Vec<_> = self.grids.iter().collect();
+        let mut grids: Vec<_> = self.grids.iter().collect();
+        grids.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for chunk in grids.chunks(500) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {

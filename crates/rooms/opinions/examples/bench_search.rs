@@ -123,8 +123,8 @@ fn real_corpus(dir: &std::path::Path, seg: &Segmenter) -> Option<Corpus> {
 /// Frequent characters of citizens' messages; words are made of two to four of them.
 const HAN: &str = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研质";
 const STATION_WORDS: &[&str] = &[
-    "路灯", "垃圾", "噪音", "停车", "小区", "物业", "电梯", "积水", "井盖", "施工", "绿化",
-    "公交", "学校", "医保", "暖气", "漏水", "占道", "油烟", "违建", "扰民",
+    "路灯", "垃圾", "噪音", "停车", "小区", "物业", "电梯", "积水", "井盖", "施工", "绿化", "公交",
+    "学校", "医保", "暖气", "漏水", "占道", "油烟", "违建", "扰民",
 ];
 
 /// Sentences of 4-10 words drawn from a Zipf(1.0) vocabulary of 30,000 words.
@@ -151,7 +151,10 @@ fn synthetic_corpus(seg: &Segmenter) -> Corpus {
         &vocab[cdf.partition_point(|c| *c < x).min(vocab.len() - 1)]
     };
     let sentence = |rng: &mut Rng, n: usize| -> String {
-        (0..n).map(|_| word(rng).as_str()).collect::<Vec<_>>().join("")
+        (0..n)
+            .map(|_| word(rng).as_str())
+            .collect::<Vec<_>>()
+            .join("")
     };
     let titles: Vec<String> = (0..20_000).map(|_| sentence(&mut rng, 3)).collect();
     let sentences: Vec<String> = (0..150_000)
@@ -477,7 +480,8 @@ async fn main() -> anyhow::Result<()> {
     let seg = Segmenter::new();
     let dir = std::env::var("YIDU_BENCH_CORPUS").unwrap_or_else(|_| "/work/shared/data".into());
     let t = Instant::now();
-    let corpus = real_corpus(std::path::Path::new(&dir), &seg).unwrap_or_else(|| synthetic_corpus(&seg));
+    let corpus =
+        real_corpus(std::path::Path::new(&dir), &seg).unwrap_or_else(|| synthetic_corpus(&seg));
     println!(
         "corpus: {} (tokenized in {:.0} s)",
         corpus.source,
