@@ -453,6 +453,10 @@ async fn run(url: &str, label: &str, n: usize, corpus: &Corpus) -> anyhow::Resul
         calendar: Arc::new(yidu_calendar::Calendar::builtin()),
         config: Arc::new(OpinionsConfig::default()),
         segmenter: Arc::new(Segmenter::new()),
+        routes: Arc::new(yidu_opinions::service::routes::RouteCache::new(
+            std::time::Duration::from_millis(OpinionsConfig::default().route_cache_ms),
+        )),
+        assist: yidu_opinions::assist::TextAssist::new(),
     };
     measure(&o, label, &queries(corpus, n)).await?;
     db.close().await;
