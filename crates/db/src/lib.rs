@@ -294,6 +294,20 @@ impl Db {
     }
 }
 
+/// A nullable floating-point value to bind, as text, where the SQL reads it with
+/// `CAST($n AS DOUBLE PRECISION)`.
+///
+/// Why: sqlx 0.8.6's Any driver binds a NULL `f64` to PostgreSQL as a NULL *float4*
+/// (its Real/Double mapping is swapped for nulls). PostgreSQL then prepares the statement with
+/// a float4 parameter, the connection caches it, and the next execution of the same statement
+/// on that connection with a real `f64` (8 bytes) fails with "incorrect binary data format".
+/// Text binds the same way whether the value is there or not, and the cast works on both
+/// engines (SQLite gives the column REAL affinity). Rust prints an f64 as the shortest text
+/// that reads back as the same number, so nothing is lost.
+pub fn opt_f64(v: Option<f64>) -> Option<String> {
+    v.filter(|x| x.is_finite()).map(|x| x.to_string())
+}
+
 /// SQL fragment for a case-insensitive LIKE that both engines accept.
 pub fn ilike(backend: Backend) -> &'static str {
     match backend {

@@ -60,3 +60,43 @@ async fn any_driver_behaves_the_same_on_both_backends() {
         migrate::MIGRATIONS.len()
     );
 }
+
+/// A nullable float bound first as NULL and then as a number through the same cached
+/// statement on one connection: the order in which the driver's PostgreSQL bug bites
+/// (see `yidu_db::opt_f64`). Both orders must store exactly what was given.
+#[tokio::test]
+async fn nullable_floats_bind_the_same_whichever_comes_first() {
+    let (url, _guard) = testing::fresh_database_url().await.unwrap();
+    let db = Db::connect(&url).await.unwrap();
+    let mut conn = db.pool().acquire().await.unwrap();
+    sqlx::query("CREATE TABLE float_probe (n BIGINT NOT NULL, x DOUBLE PRECISION)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let values = [
+        None,
+        Some(39.9),
+        None,
+        Some(-116.404_123_456_789),
+        Some(0.0),
+    ];
+    for (n, v) in values.iter().enumerate() {
+        sqlx::query("INSERT INTO float_probe (n, x) VALUES ($1, CAST($2 AS DOUBLE PRECISION))")
+            .bind(n as i64)
+            .bind(yidu_db::opt_f64(*v))
+            .execute(&mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("value {n} ({v:?}): {e}"));
+    }
+    let rows = sqlx::query("SELECT n, x FROM float_probe ORDER BY n")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let back: Vec<Option<f64>> = rows.iter().map(|r| r.get("x")).collect();
+    assert_eq!(back, values.to_vec());
+    assert_eq!(
+        yidu_db::opt_f64(Some(f64::NAN)),
+        None,
+        "no NaN reaches the database"
+    );
+}

@@ -121,7 +121,8 @@ pub async fn insert(conn: &mut AnyConnection, o: &NewOpinion<'_>) -> Result<i64,
         "INSERT INTO opinions (tracking_no, query_hash, channel, channel_ref, deputy_id, station_id, region_id,
             region_path, district_id, grid_id, category_id, title, body, address, latitude, longitude,
             citizen_name_enc, citizen_phone_enc, phone_index, client_index, status, deadline_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                 CAST($15 AS DOUBLE PRECISION), CAST($16 AS DOUBLE PRECISION), $17, $18, $19, $20,
                  'submitted', $21, $22, $22)
          RETURNING id",
     )
@@ -139,8 +140,9 @@ pub async fn insert(conn: &mut AnyConnection, o: &NewOpinion<'_>) -> Result<i64,
     .bind(o.title)
     .bind(o.body)
     .bind(o.address)
-    .bind(o.latitude)
-    .bind(o.longitude)
+    // As text: see yidu_db::opt_f64 for the driver bug this avoids.
+    .bind(yidu_db::opt_f64(o.latitude))
+    .bind(yidu_db::opt_f64(o.longitude))
     .bind(o.citizen_name_enc)
     .bind(o.citizen_phone_enc)
     .bind(o.phone_index)
