@@ -2,7 +2,7 @@
 //! restore, delete only when unused), who may edit, what citizens and Open311 are offered
 //! afterwards, the audit records, the page, and `yidu categories import/export`.
 
-use crate::helpers::TestApp;
+use crate::helpers::{csrf_of_page, TestApp};
 use serde_json::{json, Value};
 use std::process::Command;
 use yidu_db::Row;
@@ -111,6 +111,9 @@ async fn office_edits_the_tree_and_retired_categories_leave_the_offer() {
     let names = offered(&app).await;
     let pos = |n: &str| names.iter().position(|x| x == n).unwrap();
     assert!(pos("乙项") < pos("甲项"), "{names:?}");
+    // Open311 lists the services in the same configured order as the citizen form.
+    let services = open311_names(&app).await;
+    assert_eq!(services, names, "Open311 order follows the tree");
 
     // Rename: the code follows, a sub-subcategory's code too.
     let leaf = create(&app, &office, Some(a_id), "细项").await;
@@ -380,4 +383,98 @@ async fn the_page_edits_and_the_command_line_imports_and_exports() {
     let (ok, text) = run(&["categories", "import", input.to_str().unwrap()]);
     assert!(!ok && text.contains("一级分类"), "{text}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_page_uploads_a_csv_all_or_nothing_and_downloads_the_tree() {
+    let app = TestApp::spawn().await;
+    let b = app.browser();
+    b.login("office").await;
+    let html = b.get("/staff/categories").await.text();
+    let csrf = csrf_of_page(&html).expect("token on the page");
+    assert!(html.contains(&format!("/staff/categories/import?_csrf={csrf}")));
+    let count = || async {
+        sqlx::query("SELECT COUNT(*) FROM categories")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    };
+    let before = count().await;
+    let imports = audits(&app, "category.import").await;
+
+    // A file with one bad row (a third level without a second) loads nothing and shows
+    // the row and column.
+    let bad = "一级分类,二级分类,三级分类\n上传领域,上传主题,上传细项\n断层领域,,断层细项\n";
+    let r = b
+        .post_multipart(
+            &format!("/staff/categories/import?_csrf={csrf}"),
+            &[("file", Some("tree.csv"), bad.as_bytes())],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.contains("未导入任何类别") && text.contains("<td>3</td>"),
+        "{text}"
+    );
+    assert_eq!(count().await, before, "nothing half-written");
+
+    // Not UTF-8 (GBK bytes for 一级分类) gets a clear message, not a 500.
+    let gbk: &[u8] = b"\xd2\xbb\xbc\xb6\xb7\xd6\xc0\xe0\n";
+    let r = b
+        .post_multipart(
+            &format!("/staff/categories/import?_csrf={csrf}"),
+            &[("file", Some("gbk.csv"), gbk)],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("UTF-8"), "{}", r.text());
+
+    // Without the token the upload is refused before anything is read.
+    let r = b
+        .post_multipart(
+            "/staff/categories/import",
+            &[("file", Some("tree.csv"), "一级分类\n无令牌\n".as_bytes())],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("表单已过期"), "{}", r.text());
+
+    // A good file (with the byte-order mark spreadsheets write) loads and is audited
+    // under the uploader's name.
+    let good = "\u{feff}一级分类,二级分类,三级分类\n上传领域,上传主题,上传细项\n";
+    let r = b
+        .post_multipart(
+            &format!("/staff/categories/import?_csrf={csrf}"),
+            &[("file", Some("tree.csv"), good.as_bytes())],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(r.location().contains("created=3"), "{}", r.location());
+    assert!(offered(&app).await.contains(&"上传细项".to_string()));
+    assert_eq!(audits(&app, "category.import").await, imports + 1);
+    let actor: i64 = sqlx::query(
+        "SELECT actor_id FROM audit_log WHERE action = 'category.import' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap()
+    .get(0);
+    assert!(actor > 0, "the uploader is named, not the system");
+
+    // The download is the same CSV, readable by spreadsheet programs.
+    let csv = b.get("/staff/categories/export").await;
+    assert_eq!(csv.status, 200);
+    let text = csv.text();
+    assert!(
+        text.starts_with("\u{feff}一级分类,二级分类,三级分类\n"),
+        "{text}"
+    );
+    assert!(text.contains("上传领域,上传主题,上传细项"), "{text}");
+
+    // Township staff may neither upload nor download.
+    let t = app.browser();
+    t.login("town1").await;
+    assert_eq!(t.get("/staff/categories/export").await.status, 403);
 }

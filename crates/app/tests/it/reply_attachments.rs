@@ -3,7 +3,7 @@
 //! for staff who may read the item and for the citizen with tracking number and query
 //! code, and for nobody else.
 
-use crate::helpers::{csrf_in, TestApp, TestResponse};
+use crate::helpers::{csrf_in, multipart, TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{header, Request};
 use serde_json::{json, Value};
@@ -28,26 +28,6 @@ fn jpeg_with_gps() -> Vec<u8> {
 }
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
-
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "yidu-test-boundary-7MA4YWxk";
-    let mut body = Vec::new();
-    for (name, file, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match file {
-            Some(f) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
 
 async fn post_multipart(
     app: &TestApp,

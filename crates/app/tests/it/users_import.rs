@@ -2,9 +2,8 @@
 //! given or generated password at first login), a bad file lists every problem by row
 //! and column and creates nothing, export re-imports, and the CLI and the page do the same.
 
-use crate::helpers::{csrf_in, TestApp, TestResponse};
-use axum::body::Body;
-use axum::http::{header, Request};
+use crate::helpers::{csrf_of_page, TestApp, TestResponse};
+use axum::http::header;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -415,35 +414,12 @@ async fn the_command_line_imports_and_exports_users() {
 }
 
 /// A multipart upload of `file` from a logged-in browser, the token in the query string.
-async fn upload(
-    app: &TestApp,
-    b: &crate::helpers::Browser<'_>,
-    csrf: &str,
-    file: &[u8],
-) -> TestResponse {
-    let boundary = "----yiduUsersImportBoundary";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"users.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let cookie = format!(
-        "yidu_session={}",
-        b.cookie("yidu_session").expect("logged in")
-    );
-    let req = Request::post(format!("/staff/users/import?_csrf={csrf}"))
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .header(header::COOKIE, cookie)
-        .body(Body::from(body))
-        .unwrap();
-    app.request(req).await
+async fn upload(b: &crate::helpers::Browser<'_>, csrf: &str, file: &[u8]) -> TestResponse {
+    b.post_multipart(
+        &format!("/staff/users/import?_csrf={csrf}"),
+        &[("file", Some("users.xlsx"), file)],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -456,11 +432,7 @@ async fn staff_import_users_through_the_page() {
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
     assert!(html.contains("/staff/users/import/template.xlsx"));
-    let csrf = csrf_in(&html).or_else(|| {
-        let at = html.find("_csrf=")? + 6;
-        Some(html[at..].split('"').next()?.to_string())
-    });
-    let csrf = csrf.expect("token on the page");
+    let csrf = csrf_of_page(&html).expect("token on the page");
 
     let template = b.get("/staff/users/import/template.xlsx").await;
     assert_eq!(template.status, 200);
@@ -468,7 +440,6 @@ async fn staff_import_users_through_the_page() {
 
     // A bad file: the page lists the problem with its row; nothing is created.
     let bad = upload(
-        &app,
         &b,
         &csrf,
         &book(&[["page.bad", "坏", "皇帝", &n.station, ""]]),
@@ -488,12 +459,11 @@ async fn staff_import_users_through_the_page() {
         .await,
         0
     );
-    let junk = upload(&app, &b, &csrf, b"not a spreadsheet").await;
+    let junk = upload(&b, &csrf, b"not a spreadsheet").await;
     assert_eq!(junk.status, 422);
 
     // Without the token the upload is refused.
     let no_token = upload(
-        &app,
         &b,
         "wrong",
         &book(&[["page.user", "页面", "station", &n.station, ""]]),
@@ -510,7 +480,6 @@ async fn staff_import_users_through_the_page() {
     );
 
     let ok = upload(
-        &app,
         &b,
         &csrf,
         &book(&[["page.user", "页面", "station", &n.station, ""]]),

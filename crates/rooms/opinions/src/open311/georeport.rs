@@ -155,12 +155,14 @@ struct Service {
 
 async fn all_services(o: &Opinions) -> Result<Vec<Service>, AppError> {
     let rows = sqlx::query(
-        "SELECT c.id, c.code, c.name, c.name_en, c.path, p.name FROM categories c \
-         LEFT JOIN categories p ON p.id = c.parent_id WHERE c.retired = 0 ORDER BY c.path, c.sort, c.id",
+        "SELECT c.id, c.code, c.name, c.name_en, c.path, p.name, c.parent_id FROM categories c \
+         LEFT JOIN categories p ON p.id = c.parent_id WHERE c.retired = 0 ORDER BY c.sort, c.id",
     )
     .fetch_all(o.db.pool())
     .await?;
-    Ok(rows
+    let tree: Vec<(i64, Option<i64>)> = rows.iter().map(|r| (r.get(0), r.get(6))).collect();
+    let ranks = crate::service::categories::tree_ranks(&tree);
+    let mut services: Vec<Service> = rows
         .iter()
         .map(|r| Service {
             id: r.get(0),
@@ -170,7 +172,10 @@ async fn all_services(o: &Opinions) -> Result<Vec<Service>, AppError> {
             path: r.get(4),
             group: r.get(5),
         })
-        .collect())
+        .collect();
+    // The configured order of the tree, as staff see it in the forms.
+    services.sort_by_key(|sv| ranks.get(&sv.id).copied().unwrap_or(usize::MAX));
+    Ok(services)
 }
 
 fn service_v(sv: &Service) -> V {

@@ -159,21 +159,27 @@ struct CreatedPage {
 
 async fn category_options(o: &Opinions) -> AppResult<Vec<CategoryOption>> {
     let rows = sqlx::query(
-        "SELECT id, name, path FROM categories WHERE retired = 0 ORDER BY path, sort, id",
+        "SELECT id, name, path, parent_id FROM categories WHERE retired = 0 ORDER BY sort, id",
     )
     .fetch_all(o.db.pool())
     .await?;
-    Ok(rows
+    let tree: Vec<(i64, Option<i64>)> = rows.iter().map(|r| (r.get(0), r.get(3))).collect();
+    let ranks = crate::service::categories::tree_ranks(&tree);
+    let mut options: Vec<(usize, CategoryOption)> = rows
         .iter()
         .map(|r| {
+            let id: i64 = r.get(0);
             let path: String = r.get(2);
             let depth = path.matches('/').count().saturating_sub(2);
-            CategoryOption {
-                id: r.get(0),
+            let option = CategoryOption {
+                id,
                 label: format!("{}{}", "　".repeat(depth), r.get::<String, _>(1)),
-            }
+            };
+            (ranks.get(&id).copied().unwrap_or(usize::MAX), option)
         })
-        .collect())
+        .collect();
+    options.sort_by_key(|(rank, _)| *rank);
+    Ok(options.into_iter().map(|(_, o)| o).collect())
 }
 
 fn render(t: impl Template, status: StatusCode) -> PageResult {

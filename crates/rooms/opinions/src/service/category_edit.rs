@@ -587,6 +587,29 @@ pub async fn delete(o: &Opinions, p: &Principal, client: &str, id: i64) -> AppRe
     Ok(())
 }
 
+/// An uploaded category CSV (the page's file field): UTF-8, with or without the byte-order
+/// mark spreadsheet programs write; loaded all or nothing by `categories::import_csv_by`.
+pub async fn import_upload(
+    o: &Opinions,
+    p: &Principal,
+    client: &str,
+    bytes: &[u8],
+) -> AppResult<usize> {
+    may_edit(p)?;
+    if bytes.is_empty() {
+        return Err(AppError::field("file", "请选择文件", "choose a file"));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        AppError::field(
+            "file",
+            "文件不是 UTF-8 编码的 CSV（可在表格软件中另存为“CSV UTF-8”）",
+            "the file is not a UTF-8 CSV (save it as \"CSV UTF-8\" in a spreadsheet program)",
+        )
+    })?;
+    super::categories::import_csv_by(o, &Actor::new(p, client), text).await
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
