@@ -77,6 +77,11 @@ pub struct FileConfig {
     pub write_batch_wait_us: Option<u64>,
     pub class_window_days: Option<u32>,
     pub class_min_size: Option<usize>,
+    pub text_preselect_confidence: Option<f32>,
+    pub text_similar_min: Option<f32>,
+    pub text_train_min_items: Option<usize>,
+    pub text_train_min_per_label: Option<usize>,
+    pub text_retrain_min_new: Option<i64>,
 }
 
 /// The shipped holiday notices plus the deployment's holiday file, checked at start-up so
@@ -133,6 +138,25 @@ fn opinions_config(file: &FileConfig) -> anyhow::Result<yidu_opinions::OpinionsC
     if let Some(v) = env_parse("YIDU_ROUTE_CACHE_MS")?.or(file.route_cache_ms) {
         c.route_cache_ms = v;
     }
+    let a = &mut c.assist;
+    if let Some(v) = env_parse("YIDU_TEXT_PRESELECT_CONFIDENCE")?.or(file.text_preselect_confidence)
+    {
+        a.preselect_confidence = v;
+    }
+    if let Some(v) = env_parse("YIDU_TEXT_SIMILAR_MIN")?.or(file.text_similar_min) {
+        a.similar_min = v;
+    }
+    if let Some(v) = env_parse("YIDU_TEXT_TRAIN_MIN_ITEMS")?.or(file.text_train_min_items) {
+        a.train_min_items = v;
+    }
+    if let Some(v) = env_parse("YIDU_TEXT_TRAIN_MIN_PER_LABEL")?.or(file.text_train_min_per_label) {
+        a.train_min_per_label = v;
+    }
+    if let Some(v) = env_parse("YIDU_TEXT_RETRAIN_MIN_NEW")?.or(file.text_retrain_min_new) {
+        a.retrain_min_new = v;
+    }
+    a.validate()
+        .map_err(|e| anyhow::anyhow!("配置有误 / invalid setting: {e}"))?;
     anyhow::ensure!(
         c.accept_days >= 1 && c.take_days >= 1 && c.reply_days >= 1,
         "受理、接收和答复时限须至少 1 个工作日 / accept, take and reply deadlines must be at least 1 working day"
@@ -349,11 +373,32 @@ mod tests {
         assert_eq!(c.listen.port(), 9100);
         std::fs::write(&f, "listn = \"x\"\n").unwrap();
         let err = Config::load(&Overrides {
-            config_file: Some(f),
+            config_file: Some(f.clone()),
             ..Default::default()
         })
         .unwrap_err();
         assert!(err.to_string().contains("listn"), "{err}");
+        // The text assist's thresholds come from the file and are checked at start-up.
+        std::fs::write(
+            &f,
+            "text_preselect_confidence = 0.8\ntext_train_min_per_label = 5\n",
+        )
+        .unwrap();
+        let c = Config::load(&Overrides {
+            config_file: Some(f.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.opinions.assist.preselect_confidence, 0.8);
+        assert_eq!(c.opinions.assist.train_min_per_label, 5);
+        assert_eq!(c.opinions.assist.train_min_items, 10);
+        std::fs::write(&f, "text_similar_min = 1.5\n").unwrap();
+        let err = Config::load(&Overrides {
+            config_file: Some(f.clone()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("text_similar_min"), "{err}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

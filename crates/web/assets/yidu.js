@@ -32,9 +32,13 @@
   });
   // 同问 on the citizen form: after the citizen typed, show similar open items nearby
   // (titles only) with a "me too" button that records it and gives the tracking number
-  // instead of a new item. Without this script the form simply submits a new item.
+  // instead of a new item. Without this script the server offers them as a step after the first send.
   var same = document.getElementById("same-problem");
   if (same && window.fetch) {
+    // This script offers similar items as the citizen types, so the server need not
+    // offer them again as a step after sending (that step is for browsers without it).
+    var checked = document.getElementById("similar_checked");
+    if (checked && !checked.value) { checked.value = "script"; }
     var title = document.getElementById("title");
     var body = document.getElementById("body");
     var grid = document.getElementById("grid_id");

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use yidu_db::Row;
 
 /// Several citizens about one broken street light on one road.
-const LIGHT: &[(&str, &str)] = &[
+pub(crate) const LIGHT: &[(&str, &str)] = &[
     (
         "幸福路路灯坏了",
         "幸福路东段的路灯已经坏了一个星期，晚上走路很不安全。",
@@ -28,7 +28,7 @@ const LIGHT: &[(&str, &str)] = &[
 ];
 
 /// Several about one noisy construction site at night.
-const NOISE: &[(&str, &str)] = &[
+pub(crate) const NOISE: &[(&str, &str)] = &[
     (
         "工地夜间施工噪音扰民",
         "小区旁边的建筑工地每天晚上十二点还在施工，噪音很大，影响休息。",
@@ -44,22 +44,22 @@ const NOISE: &[(&str, &str)] = &[
 ];
 
 /// Something else entirely.
-const OTHER: (&str, &str) = (
+pub(crate) const OTHER: (&str, &str) = (
     "希望增加社区助餐点",
     "社区老年人多，希望增加老年助餐点和日间照料服务。",
 );
 
-struct Sent {
-    id: i64,
-    tracking_no: String,
-    code: String,
+pub(crate) struct Sent {
+    pub id: i64,
+    pub tracking_no: String,
+    pub code: String,
 }
 
-fn demo(app: &TestApp) -> &yidu_registry::demo::DemoSummary {
+pub(crate) fn demo(app: &TestApp) -> &yidu_registry::demo::DemoSummary {
     &app.demo.as_ref().unwrap().summary
 }
 
-async fn send(app: &TestApp, n: usize, (title, body): (&str, &str)) -> Sent {
+pub(crate) async fn send(app: &TestApp, n: usize, (title, body): (&str, &str)) -> Sent {
     let r = app
         .post_json(
             "/api/v1/opinions",
@@ -87,13 +87,13 @@ async fn send(app: &TestApp, n: usize, (title, body): (&str, &str)) -> Sent {
     }
 }
 
-struct World {
-    light: Vec<Sent>,
-    noise: Vec<Sent>,
-    other: Sent,
+pub(crate) struct World {
+    pub light: Vec<Sent>,
+    pub noise: Vec<Sent>,
+    pub other: Sent,
 }
 
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let mut n = 0;
     let mut light = Vec::new();
     for m in LIGHT {
@@ -113,7 +113,7 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-async fn rebuild(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn rebuild(app: &TestApp, token: &str) -> Value {
     let r = app
         .post_json("/api/v1/classes/rebuild", Some(token), &json!({}))
         .await;
@@ -122,7 +122,7 @@ async fn rebuild(app: &TestApp, token: &str) -> Value {
 }
 
 /// Member item ids of a class, sorted.
-async fn members(app: &TestApp, token: &str, class: i64) -> Vec<i64> {
+pub(crate) async fn members(app: &TestApp, token: &str, class: i64) -> Vec<i64> {
     let r = app
         .get(&format!("/api/v1/classes/{class}"), Some(token))
         .await;
@@ -138,7 +138,7 @@ async fn members(app: &TestApp, token: &str, class: i64) -> Vec<i64> {
 }
 
 /// The live class that holds `item` (None when it is in none).
-async fn class_of(app: &TestApp, token: &str, item: i64) -> Option<i64> {
+pub(crate) async fn class_of(app: &TestApp, token: &str, item: i64) -> Option<i64> {
     let r = app.get("/api/v1/classes?per_page=100", Some(token)).await;
     assert_eq!(r.status, 200, "{}", r.text());
     for c in r.json()["items"].as_array().unwrap() {
@@ -150,19 +150,19 @@ async fn class_of(app: &TestApp, token: &str, item: i64) -> Option<i64> {
     None
 }
 
-fn ids(s: &[Sent]) -> Vec<i64> {
+pub(crate) fn ids(s: &[Sent]) -> Vec<i64> {
     let mut v: Vec<i64> = s.iter().map(|x| x.id).collect();
     v.sort_unstable();
     v
 }
 
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
     let r = app.post_json(path, Some(token), &body).await;
     let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
     (r.status, v)
 }
 
-async fn audit_actions(app: &TestApp) -> Vec<String> {
+pub(crate) async fn audit_actions(app: &TestApp) -> Vec<String> {
     sqlx::query("SELECT action FROM audit_log WHERE object_type = 'class' ORDER BY id")
         .fetch_all(app.db.pool())
         .await
@@ -172,7 +172,7 @@ async fn audit_actions(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-fn classes(app: &TestApp) -> yidu_classes::Classes {
+pub(crate) fn classes(app: &TestApp) -> yidu_classes::Classes {
     yidu_app::router::classes(app.db.clone(), &app.config).expect("classes")
 }
 

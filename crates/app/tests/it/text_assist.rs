@@ -429,3 +429,77 @@ async fn the_daily_run_trains_once_per_day() {
         .unwrap();
     assert!(second.is_none());
 }
+
+/// The retraining minimums and the pre-selection threshold are the deployment's settings.
+#[tokio::test]
+async fn training_minimums_and_preselection_follow_the_settings() {
+    let app = TestApp::spawn_demo_with(|c| {
+        c.demo_history = 0;
+        c.opinions.per_client_per_hour = 500;
+        c.opinions.assist.train_min_per_label = 7;
+        c.opinions.assist.train_min_items = 14;
+        // Never sure enough to pre-select.
+        c.opinions.assist.preselect_confidence = 1.0;
+    })
+    .await;
+    let office = app.token("office").await;
+    let (cat_light, cat_rubbish) = two_ids(
+        &app,
+        "SELECT id FROM categories WHERE retired = 0 AND parent_id IS NOT NULL ORDER BY id LIMIT 2",
+    )
+    .await;
+    let handle = |texts: Vec<&'static str>, cat: i64| {
+        let app = &app;
+        let office = office.clone();
+        async move {
+            for t in texts {
+                let (id, _) = submit(app, t, &format!("{t}，请尽快处理")).await;
+                mv(
+                    app,
+                    &office,
+                    id,
+                    json!({"action": "accept", "category_id": cat}),
+                )
+                .await;
+            }
+        }
+    };
+    handle(LIGHTS.to_vec(), cat_light).await;
+    handle(RUBBISH.to_vec(), cat_rubbish).await;
+    // Six items per category, seven needed: both are left out, so nothing is trained.
+    let r = app
+        .post_json("/api/v1/text/retrain", Some(&office), &json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cat = r.json()[0].clone();
+    assert_eq!(cat["kind"], "category", "{cat}");
+    assert!(cat["model_id"].is_null(), "{cat}");
+    assert_eq!(cat["left_out_labels"], 2, "{cat}");
+    assert!(
+        cat["skipped"].as_str().unwrap().contains("7 items each"),
+        "{cat}"
+    );
+    // The staff page states the settings.
+    let b = app.browser();
+    b.login("office").await;
+    let page = b.get("/staff/text").await.text();
+    assert!(page.contains("14"), "{page}");
+
+    // One more each: trained, suggesting, but never pre-selected at 100 %.
+    handle(vec!["门口路灯坏了三天"], cat_light).await;
+    handle(vec!["垃圾桶三天没人倒"], cat_rubbish).await;
+    let r = app
+        .post_json("/api/v1/text/retrain", Some(&office), &json!({}))
+        .await;
+    let cat = r.json()[0].clone();
+    assert!(cat["model_id"].as_i64().is_some(), "{cat}");
+    assert_eq!(cat["items"], 14, "{cat}");
+    let (new_id, _) = submit(&app, "路灯又坏了", "我家门口的路灯晚上不亮").await;
+    let s = app
+        .get(&format!("/api/v1/opinions/{new_id}/assist"), Some(&office))
+        .await
+        .json();
+    let c = &s["suggestions"]["category"];
+    assert_eq!(c["id"], cat_light, "{s}");
+    assert_eq!(c["preselect"], false, "{s}");
+}

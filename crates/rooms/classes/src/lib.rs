@@ -44,8 +44,13 @@ impl yidu_cockpit::panels::HotTopics for Classes {
                     recent: h.recent,
                     growth: h.growth,
                     same_asks: h.same_asks,
+                    score: h.score,
                 })
                 .collect())
         })
+    }
+
+    fn formula(&self) -> (&'static str, &'static str) {
+        model::HOT_FORMULA
     }
 }

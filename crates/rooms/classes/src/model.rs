@@ -118,7 +118,8 @@ pub struct ClassSummary {
     pub previous: i64,
     /// recent - previous.
     pub growth: i64,
-    /// "Me too" (同问) count of the members; 0 until intake counts them.
+    /// "Me too" (同问) count of the members (the worker copies it from the opinions
+    /// room within a round).
     pub same_asks: i64,
     pub first_at: Option<i64>,
     pub last_at: Option<i64>,
@@ -172,9 +173,52 @@ pub struct HotTopic {
     pub previous: i64,
     pub growth: i64,
     pub same_asks: i64,
-    /// size + 2 × max(growth, 0) + same_asks: a class that grows fast rises above a
-    /// larger one that has gone quiet.
+    /// [`hot_score`]: size + 2 × max(growth, 0) + same_asks.
     pub score: i64,
+}
+
+/// Weight of each member in the hot-topic score.
+pub const HOT_SIZE: i64 = 1;
+/// Weight of each member the class gained over the week before (growth, when positive).
+pub const HOT_GROWTH: i64 = 2;
+/// Weight of each 同问 ("me too") on the class's members.
+pub const HOT_SAME_ASKS: i64 = 1;
+
+/// The hot-topic ranking, highest first:
+/// `score = HOT_SIZE × size + HOT_GROWTH × max(growth, 0) + HOT_SAME_ASKS × same_asks`
+/// where `size` counts the members, `growth` is the members of the last 7 days minus those
+/// of the 7 days before, and `same_asks` sums the members' 同问. A class that grows fast
+/// rises above a larger one that has gone quiet, and a 同问 weighs as much as a member: it
+/// is one more person with the same problem who did not file it again. Ties go to the
+/// larger class, then the newer. The list query orders by the same formula in SQL
+/// (`store::score_sql`), so the database ranks and this function explains.
+pub fn hot_score(size: i64, growth: i64, same_asks: i64) -> i64 {
+    HOT_SIZE * size + HOT_GROWTH * growth.max(0) + HOT_SAME_ASKS * same_asks
+}
+
+/// [`hot_score`] in words, for the cockpit's caption (zh, en); a unit test keeps it in step
+/// with the weights.
+pub const HOT_FORMULA: (&str, &str) = (
+    "热度 = 件数 + 2 × 近7天增长（不计负数）+ 同问人数",
+    "score = items + 2 × growth over the week before (if positive) + me-too count",
+);
+
+#[cfg(test)]
+mod hot_tests {
+    use super::*;
+
+    #[test]
+    fn the_formula_in_words_matches_the_weights() {
+        assert_eq!(
+            (HOT_SIZE, HOT_GROWTH, HOT_SAME_ASKS),
+            (1, 2, 1),
+            "update HOT_FORMULA"
+        );
+        assert_eq!(hot_score(10, 3, 4), 10 + 6 + 4);
+        assert_eq!(hot_score(10, -5, 0), 10, "a shrinking class loses nothing");
+        // A 同问 weighs as much as a member.
+        assert_eq!(hot_score(5, 0, 1), hot_score(6, 0, 0));
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]

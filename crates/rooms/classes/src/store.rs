@@ -254,6 +254,8 @@ pub struct NewMember<'a> {
     pub grid_id: Option<i64>,
     pub item_at: i64,
     pub rep_rank: i64,
+    /// The item's 同问 count when it is placed.
+    pub same_asks: i64,
 }
 
 /// Adds a machine membership (not pinned).
@@ -264,8 +266,8 @@ pub async fn insert_member(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO class_members (item_kind, item_id, class_id, district_id, region_path, township_id,
-            grid_id, item_at, added_at, added_by, pinned, rep_rank)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10)",
+            grid_id, item_at, added_at, added_by, pinned, rep_rank, same_asks)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10, $11)",
     )
     .bind(m.kind)
     .bind(m.item_id)
@@ -277,9 +279,31 @@ pub async fn insert_member(
     .bind(m.item_at)
     .bind(now)
     .bind(m.rep_rank)
+    .bind(m.same_asks)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Copies items' current 同问 counts (item id, count) into their membership rows.
+pub async fn set_same_asks(
+    conn: &mut AnyConnection,
+    kind: &str,
+    counts: &[(i64, i64)],
+) -> Result<u64, sqlx::Error> {
+    let mut changed = 0;
+    for (item, n) in counts {
+        changed += sqlx::query(
+            "UPDATE class_members SET same_asks = $3 WHERE item_kind = $1 AND item_id = $2 AND same_asks <> $3",
+        )
+        .bind(kind)
+        .bind(*item)
+        .bind(*n)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(changed)
 }
 
 /// Staff place one item: into `to` (None: out of every class), pinned.
@@ -392,12 +416,18 @@ const STATS: &str = "COUNT(m.id) AS size,
     CAST(COALESCE(SUM(m.same_asks), 0) AS BIGINT) AS same_asks,
     MIN(m.item_at) AS first_at, MAX(m.item_at) AS last_at";
 
-/// The hot-topic score, written out so both engines can order by it.
-const SCORE: &str = "(COUNT(m.id)
-    + 2 * CASE WHEN SUM(CASE WHEN m.item_at >= $1 THEN 1 ELSE 0 END) > SUM(CASE WHEN m.item_at >= $2 AND m.item_at < $1 THEN 1 ELSE 0 END)
-               THEN SUM(CASE WHEN m.item_at >= $1 THEN 1 ELSE 0 END) - SUM(CASE WHEN m.item_at >= $2 AND m.item_at < $1 THEN 1 ELSE 0 END)
-               ELSE 0 END
-    + COALESCE(SUM(m.same_asks), 0))";
+/// The hot-topic score of `crate::model::hot_score`, written out in SQL with the same
+/// weights so both engines can order by it.
+pub fn score_sql() -> String {
+    use crate::model::{HOT_GROWTH, HOT_SAME_ASKS, HOT_SIZE};
+    let recent = "SUM(CASE WHEN m.item_at >= $1 THEN 1 ELSE 0 END)";
+    let previous = "SUM(CASE WHEN m.item_at >= $2 AND m.item_at < $1 THEN 1 ELSE 0 END)";
+    format!(
+        "({HOT_SIZE} * COUNT(m.id)
+          + {HOT_GROWTH} * CASE WHEN {recent} > {previous} THEN {recent} - {previous} ELSE 0 END
+          + {HOT_SAME_ASKS} * COALESCE(SUM(m.same_asks), 0))"
+    )
+}
 
 pub enum Order {
     /// Undecided and decided before dissolved, then the largest.
@@ -423,7 +453,7 @@ pub async fn stats(
             "CASE WHEN c.status = 'dissolved' THEN 1 ELSE 0 END, COUNT(m.id) DESC, c.id DESC"
                 .to_string()
         }
-        Order::Hot => format!("{SCORE} DESC, COUNT(m.id) DESC, c.id DESC"),
+        Order::Hot => format!("{} DESC, COUNT(m.id) DESC, c.id DESC", score_sql()),
     };
     let sql = format!(
         "SELECT {CLASS_COLUMNS}, {STATS}
@@ -562,16 +592,21 @@ pub async fn counter(conn: &mut AnyConnection, name: &str) -> Result<i64, sqlx::
         .unwrap_or(0))
 }
 
+/// Sets a counter, creating its row the first time (the 同问 watermark came after the
+/// table's first rows).
 pub async fn set_counter(
     conn: &mut AnyConnection,
     name: &str,
     value: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE class_state SET num = $2 WHERE name = $1")
-        .bind(name)
-        .bind(value)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO class_state (name, num) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET num = excluded.num",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! the watermark or rebuilt (the generation counter changed), since it would then miss
 //! items.
 
+use crate::model::KIND_OPINION;
 use crate::service::cluster::{rebuild, Model};
 use crate::service::{Classes, DAY_MS};
 use crate::store;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use yidu_audit::Actor;
 use yidu_kernel::clock::now_ms;
 use yidu_kernel::AppResult;
+use yidu_opinions::assist::metoo;
 use yidu_opinions::model::Status;
 use yidu_opinions::service::feed;
 
@@ -25,6 +27,8 @@ const LEASE_MS: i64 = 60_000;
 /// Items taken per round.
 const BATCH: i64 = 500;
 const WATERMARK: &str = "watermark:opinion";
+/// The last `opinion_metoo` row whose count was copied into the memberships.
+const METOO_WATERMARK: &str = "watermark:metoo";
 
 pub struct Worker {
     classes: Classes,
@@ -43,6 +47,8 @@ pub struct Round {
     pub items: usize,
     /// Items that joined or formed a class.
     pub placed: usize,
+    /// Memberships whose 同问 count changed.
+    pub same_asks: u64,
 }
 
 impl Worker {
@@ -71,12 +77,14 @@ impl Worker {
         let generation = store::counter(&mut conn, "generation").await?;
         let watermark = store::counter(&mut conn, WATERMARK).await?;
         drop(conn);
+        let same_asks = sync_same_asks(&c).await?;
         if self.seen != Some((generation, watermark)) {
             self.models.clear();
         }
         let items = feed::after(&c.opinions, watermark, BATCH).await?;
         let mut round = Round {
             leader: true,
+            same_asks,
             ..Default::default()
         };
         let Some(last) = items.last().map(|i| i.id) else {
@@ -123,6 +131,26 @@ impl Worker {
             let _ = store::release_lease(&mut conn, &self.holder).await;
         }
     }
+}
+
+/// Copies the 同问 counts recorded since the last round into the memberships, so the hot
+/// topics rank by them without reading another room's tables.
+async fn sync_same_asks(c: &Classes) -> AppResult<u64> {
+    let mut conn = c.db().pool().acquire().await?;
+    let after = store::counter(&mut conn, METOO_WATERMARK).await?;
+    drop(conn);
+    let (last, counts) = metoo::metoo_since(&c.opinions, after, BATCH).await?;
+    if counts.is_empty() && last == after {
+        return Ok(0);
+    }
+    let counts: Vec<(i64, i64)> = counts.into_iter().collect();
+    let mut tx = c.db().begin().await?;
+    let changed = store::set_same_asks(&mut tx, KIND_OPINION, &counts).await?;
+    if last != after {
+        store::set_counter(&mut tx, METOO_WATERMARK, last).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
 }
 
 /// Runs the worker until `shutdown` turns true.

@@ -28,6 +28,8 @@ struct CockpitPage {
     unmapped: Vec<(String, i64)>,
     /// Classes of the same problem, hottest first (None: no class-case room plugged in).
     hot: Option<Vec<crate::panels::HotTopicLine>>,
+    /// How the hot topics are ranked, in the page's language.
+    hot_formula: String,
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -52,6 +54,13 @@ async fn cockpit_page(
     Query(period): Query<Period>,
 ) -> PageResult {
     let c = service::cockpit(&state.db, &user.principal, &period).await?;
+    let hot_formula = hot_source
+        .as_ref()
+        .map(|Extension(src)| {
+            let (zh, en) = src.0.formula();
+            meta.lang.pick(zh, en).to_string()
+        })
+        .unwrap_or_default();
     let hot = match hot_source {
         // A panel that fails leaves the rest of the cockpit standing.
         Some(Extension(src)) => match src.0.hot_topics(&user.principal, 10).await {
@@ -140,6 +149,7 @@ async fn cockpit_page(
         map_svg,
         unmapped,
         hot,
+        hot_formula,
     }
     .render()
     .map_err(anyhow::Error::from)?;

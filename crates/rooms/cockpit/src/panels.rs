@@ -20,6 +20,8 @@ pub struct HotTopicLine {
     pub growth: i64,
     /// "Me too" (同问) count.
     pub same_asks: i64,
+    /// The rank's score (the source explains it in `formula`).
+    pub score: i64,
 }
 
 pub type PanelFuture<'a> = Pin<Box<dyn Future<Output = AppResult<Vec<HotTopicLine>>> + Send + 'a>>;
@@ -28,6 +30,8 @@ pub type PanelFuture<'a> = Pin<Box<dyn Future<Output = AppResult<Vec<HotTopicLin
 pub trait HotTopics: Send + Sync {
     /// At most `limit` topics within the principal's scope, hottest first.
     fn hot_topics<'a>(&'a self, p: &'a Principal, limit: usize) -> PanelFuture<'a>;
+    /// How the topics are ranked, for the panel's caption (zh, en).
+    fn formula(&self) -> (&'static str, &'static str);
 }
 
 #[derive(Clone)]

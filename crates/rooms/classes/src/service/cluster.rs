@@ -62,12 +62,24 @@ async fn district_path(c: &Classes, district_id: i64) -> AppResult<String> {
         .unwrap_or_else(|| format!("/{district_id}/")))
 }
 
+/// Current 同问 counts of items (absent: none), read in chunks since the ids go into the
+/// query text.
+async fn same_asks_of(c: &Classes, ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        out.extend(yidu_opinions::assist::metoo::metoo_counts(&c.opinions, chunk).await?);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn add_member(
     conn: &mut AnyConnection,
     district_id: i64,
     class_id: i64,
     item: &Placed,
     rep_rank: i64,
+    same_asks: &HashMap<i64, i64>,
     now: i64,
 ) -> AppResult<()> {
     store::insert_member(
@@ -82,6 +94,7 @@ async fn add_member(
             grid_id: item.grid_id,
             item_at: item.created_at,
             rep_rank,
+            same_asks: same_asks.get(&item.id).copied().unwrap_or(0),
         },
         now,
     )
@@ -142,6 +155,8 @@ pub async fn rebuild(
             .map_err(yidu_kernel::AppError::internal)?;
     let placed: Vec<Placed> = items.iter().map(placed_of).collect();
     let path = district_path(c, district_id).await?;
+    let ids: Vec<i64> = placed.iter().map(|p| p.id).collect();
+    let asks = same_asks_of(c, &ids).await?;
     let mut report = RebuildReport {
         district_id,
         items: items.len(),
@@ -169,6 +184,8 @@ pub async fn rebuild(
         groups[cl as usize].push(idx);
     }
     let mut reused: HashSet<i64> = HashSet::new();
+    // Items that joined classes staff already decided about (which may be supervised).
+    let mut joins: HashMap<i64, Vec<i64>> = HashMap::new();
     for (cl, group) in groups.iter().enumerate() {
         let free: Vec<usize> = group
             .iter()
@@ -184,7 +201,8 @@ pub async fn rebuild(
             .collect();
         if let Some((class_id, _)) = class_of_most(&anchored) {
             for &i in &free {
-                add_member(&mut tx, district_id, class_id, &placed[i], 0, now).await?;
+                add_member(&mut tx, district_id, class_id, &placed[i], 0, &asks, now).await?;
+                joins.entry(class_id).or_default().push(placed[i].id);
             }
             report.placed += free.len();
             continue;
@@ -232,7 +250,7 @@ pub async fn rebuild(
         let ranks = rep_ranks(&clustering.clusterer, cl as u32, &placed);
         for &i in &free {
             let rank = ranks.get(&placed[i].id).copied().unwrap_or(0);
-            add_member(&mut tx, district_id, class_id, &placed[i], rank, now).await?;
+            add_member(&mut tx, district_id, class_id, &placed[i], rank, &asks, now).await?;
         }
         report.proposed += 1;
         report.placed += free.len();
@@ -251,6 +269,12 @@ pub async fn rebuild(
     )
     .await?;
     tx.commit().await?;
+    let system = yidu_kernel::Principal::system();
+    for (class_id, items) in joins {
+        if let Err(e) = super::follow::joined(c, &system, &actor.client, class_id, &items).await {
+            tracing::warn!(error = %e, class_id, "supervised class: joining items not assigned");
+        }
+    }
     let known = placed.iter().map(|p| p.id).collect();
     let model = Model {
         district_id,
@@ -285,6 +309,7 @@ impl Model {
             .map(|(i, _)| i)
             .collect();
         let ids: Vec<i64> = group.iter().map(|&i| self.items[i].id).collect();
+        let asks = same_asks_of(c, &ids).await?;
         let now = now_ms();
         let mut tx = c.db().begin().await?;
         let rows = store::members_for(&mut tx, KIND_OPINION, &ids).await?;
@@ -296,8 +321,11 @@ impl Model {
         let new = self.items.last().cloned().expect("just pushed");
         let district_id = self.district_id;
         let summary = self.clusterer.summary(cl);
+        // True when the item joined an existing class (which may be supervised).
+        let mut grew = false;
         let joined = if let Some((class_id, status)) = class_of_most(&refs) {
-            add_member(&mut tx, district_id, class_id, &new, 0, now).await?;
+            grew = true;
+            add_member(&mut tx, district_id, class_id, &new, 0, &asks, now).await?;
             if status == ClassStatus::Proposed && !summary.label.is_empty() {
                 store::relabel_proposed(&mut tx, class_id, &summary.label, now).await?;
             }
@@ -331,7 +359,16 @@ impl Model {
                 let ranks = rep_ranks(&self.clusterer, cl, &self.items);
                 for &i in &free {
                     let rank = ranks.get(&self.items[i].id).copied().unwrap_or(0);
-                    add_member(&mut tx, district_id, class_id, &self.items[i], rank, now).await?;
+                    add_member(
+                        &mut tx,
+                        district_id,
+                        class_id,
+                        &self.items[i],
+                        rank,
+                        &asks,
+                        now,
+                    )
+                    .await?;
                 }
                 yidu_audit::record(
                     &mut tx,
@@ -345,6 +382,15 @@ impl Model {
             }
         };
         tx.commit().await?;
+        if let Some(class_id) = joined.filter(|_| grew) {
+            let system = yidu_kernel::Principal::system();
+            // The membership stands; a failed follow-up is logged (staff can supervise again).
+            if let Err(e) =
+                super::follow::joined(c, &system, "class-worker", class_id, &[item.id]).await
+            {
+                tracing::warn!(error = %e, class_id, item = item.id, "supervised class: joining item not assigned");
+            }
+        }
         Ok(joined)
     }
 }

@@ -2,6 +2,8 @@
 //! dissolve. Each checks the principal, changes the class and its memberships and writes
 //! the audit record in one transaction. Any decision but dissolving leaves the class
 //! confirmed, and every item staff place is pinned, so no rebuild undoes a decision.
+//! Items a merge brings into a supervised class, and items a split or removal takes out of
+//! one, are followed up after the commit ([`super::follow`]).
 
 use super::access::may_decide;
 use super::{bump, readable, Classes};
@@ -154,6 +156,12 @@ pub async fn merge(
     }
     let now = now_ms();
     let mut tx = c.db().begin().await?;
+    let incoming: Vec<i64> = store::members_of(&mut tx, from.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.item_kind == KIND_OPINION)
+        .map(|m| m.item_id)
+        .collect();
     let moved = store::move_all(&mut tx, from.id, target.id, p.user_id, now).await?;
     from.status = ClassStatus::Dissolved;
     from.merged_into = Some(target.id);
@@ -163,6 +171,7 @@ pub async fn merge(
     let summary = format!("{moved} items -> class {} ({})", target.id, target.label);
     audit(&mut tx, p, client, "class.merge", &from, summary).await?;
     tx.commit().await?;
+    super::follow::joined(c, p, client, target.id, &incoming).await?;
     Ok(target.id)
 }
 
@@ -175,6 +184,7 @@ pub async fn split(
     input: &SplitInput,
 ) -> AppResult<i64> {
     let mut row = decidable(c, p, id).await?;
+    let before = row.clone();
     let mut chosen: Vec<i64> = Vec::new();
     for i in &input.item_ids {
         if !chosen.contains(i) {
@@ -233,6 +243,7 @@ pub async fn split(
     let summary = format!("{} items -> new class {new_id} ({label})", chosen.len());
     audit(&mut tx, p, client, "class.split", &row, summary).await?;
     tx.commit().await?;
+    super::follow::left(c, p, client, &before, &chosen).await?;
     Ok(new_id)
 }
 
@@ -245,6 +256,7 @@ pub async fn remove_member(
     item_id: i64,
 ) -> AppResult<()> {
     let mut row = decidable(c, p, id).await?;
+    let before = row.clone();
     let now = now_ms();
     let mut tx = c.db().begin().await?;
     let members = store::members_of(&mut tx, row.id).await?;
@@ -264,6 +276,7 @@ pub async fn remove_member(
     )
     .await?;
     tx.commit().await?;
+    super::follow::left(c, p, client, &before, &[item_id]).await?;
     Ok(())
 }
 

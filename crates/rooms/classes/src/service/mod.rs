@@ -1,11 +1,13 @@
 //! Use cases of the class-case room. The machine groups items ([`cluster`]); staff decide
 //! ([`decide`]); a confirmed class is supervised as one and answered as one ([`supervise`]);
-//! lists, details and hot topics are read through [`read`]. Every function that acts for
+//! a supervised class follows its members as they join and leave ([`follow`]); lists,
+//! details and hot topics are read through [`read`]. Every function that acts for
 //! someone takes the principal and checks it ([`access`]).
 
 pub mod access;
 pub mod cluster;
 pub mod decide;
+pub mod follow;
 pub mod read;
 pub mod supervise;
 

@@ -2,7 +2,7 @@
 //! members (masked as the opinions room masks them); hot topics for the cockpit.
 
 use super::{readable, Classes, DAY_MS};
-use crate::model::{ClassDetail, ClassStatus, ClassSummary, HotTopic, Member, Place};
+use crate::model::{hot_score, ClassDetail, ClassStatus, ClassSummary, HotTopic, Member, Place};
 use crate::store::{self, Bind, ClassStats, Order};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -238,7 +238,7 @@ pub async fn get(c: &Classes, p: &Principal, id: i64) -> AppResult<ClassDetail> 
     })
 }
 
-/// Live classes ranked by size, growth and "me too" count (see [`HotTopic::score`]).
+/// Live classes ranked by size, growth and "me too" count (see [`hot_score`]).
 /// Aggregates only, so the cockpit stays fast.
 pub async fn hot(c: &Classes, p: &Principal, limit: i64) -> AppResult<Vec<HotTopic>> {
     let (scope, binds) = scope_where(p)?;
@@ -266,7 +266,7 @@ pub async fn hot(c: &Classes, p: &Principal, limit: i64) -> AppResult<Vec<HotTop
                 previous: s.previous,
                 growth,
                 same_asks: s.same_asks,
-                score: s.size + 2 * growth.max(0) + s.same_asks,
+                score: hot_score(s.size, growth, s.same_asks),
             }
         })
         .collect())

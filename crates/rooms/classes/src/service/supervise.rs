@@ -37,7 +37,7 @@ fn skipped_err(item: &FeedItem, e: &AppError) -> Skipped {
     skipped(item, &m.zh, &m.en)
 }
 
-async fn member_items(c: &Classes, class_id: i64) -> AppResult<Vec<FeedItem>> {
+pub(crate) async fn member_items(c: &Classes, class_id: i64) -> AppResult<Vec<FeedItem>> {
     let mut conn = c.db().pool().acquire().await?;
     let ids: Vec<i64> = store::members_of(&mut conn, class_id)
         .await?
@@ -150,61 +150,78 @@ pub async fn supervise(
     let note = format!("类案督办：{}（牵头单位统一办理）", row.label);
     let mut out = FanOut::default();
     for item in member_items(c, row.id).await? {
-        match item.status {
-            Status::Assigned | Status::InProgress if item.unit_id == Some(unit_id) => {
-                out.done.push(item.id);
-                continue;
-            }
-            Status::Assigned => {
-                out.skipped.push(skipped(
-                    &item,
-                    "已交办给其他承办单位",
-                    "assigned to another unit",
-                ));
-                continue;
-            }
-            Status::InProgress if item.unit_id.is_some() => {
-                out.skipped.push(skipped(
-                    &item,
-                    "其他承办单位正在办理",
-                    "another unit is handling it",
-                ));
-                continue;
-            }
-            s if !s.is_open() => {
-                out.skipped.push(skipped(
-                    &item,
-                    "已答复或已办结",
-                    "already replied or finished",
-                ));
-                continue;
-            }
-            _ => {}
-        }
-        if item.status == Status::Submitted {
-            let accept = MoveInput {
-                action: "accept".into(),
-                note: note.clone(),
-                level: Some("district".into()),
-                ..Default::default()
-            };
-            if let Err(e) = moves::apply(&c.opinions, p, client, item.id, &accept).await {
-                out.skipped.push(skipped_err(&item, &e));
-                continue;
-            }
-        }
-        let assign = MoveInput {
-            action: "assign".into(),
-            note: note.clone(),
-            unit_id: Some(unit_id),
-            ..Default::default()
-        };
-        match moves::apply(&c.opinions, p, client, item.id, &assign).await {
-            Ok(_) => out.done.push(item.id),
-            Err(e) => out.skipped.push(skipped_err(&item, &e)),
-        }
+        to_lead(c, p, client, &item, unit_id, deadline, &note, &mut out).await;
     }
     Ok(out)
+}
+
+/// Brings one member to the lead unit with the class's deadline (accepting it first when
+/// it still waits for that), unless someone already handles it: assigned to or taken by
+/// another unit, answered, finished. What happened goes into `out`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn to_lead(
+    c: &Classes,
+    p: &Principal,
+    client: &str,
+    item: &FeedItem,
+    unit_id: i64,
+    deadline: i64,
+    note: &str,
+    out: &mut FanOut,
+) {
+    match item.status {
+        Status::Assigned | Status::InProgress if item.unit_id == Some(unit_id) => {
+            out.done.push(item.id);
+            return;
+        }
+        Status::Assigned => {
+            out.skipped.push(skipped(
+                item,
+                "已交办给其他承办单位",
+                "assigned to another unit",
+            ));
+            return;
+        }
+        Status::InProgress if item.unit_id.is_some() => {
+            out.skipped.push(skipped(
+                item,
+                "其他承办单位正在办理",
+                "another unit is handling it",
+            ));
+            return;
+        }
+        s if !s.is_open() => {
+            out.skipped.push(skipped(
+                item,
+                "已答复或已办结",
+                "already replied or finished",
+            ));
+            return;
+        }
+        _ => {}
+    }
+    if item.status == Status::Submitted {
+        let accept = MoveInput {
+            action: "accept".into(),
+            note: note.to_string(),
+            level: Some("district".into()),
+            ..Default::default()
+        };
+        if let Err(e) = moves::apply(&c.opinions, p, client, item.id, &accept).await {
+            out.skipped.push(skipped_err(item, &e));
+            return;
+        }
+    }
+    let assign = MoveInput {
+        action: "assign".into(),
+        note: note.to_string(),
+        unit_id: Some(unit_id),
+        ..Default::default()
+    };
+    match moves::assign_due(&c.opinions, p, client, item.id, &assign, Some(deadline)).await {
+        Ok(_) => out.done.push(item.id),
+        Err(e) => out.skipped.push(skipped_err(item, &e)),
+    }
 }
 
 /// The lead unit's one reply: it becomes the reply of every member the unit holds, so

@@ -333,6 +333,9 @@ pub struct SubmissionForm {
     pub idempotency_key: String,
     pub deputy_code: String,
     pub station_code: String,
+    /// Set once similar open items were offered (by the page's script as the citizen
+    /// types, or by the server-rendered 同问 step): the next send files the item.
+    pub similar_checked: String,
     pub photos: Vec<Upload>,
 }
 
@@ -385,6 +388,7 @@ impl SubmissionForm {
                 "idempotency_key" => &mut f.idempotency_key,
                 "deputy_code" => &mut f.deputy_code,
                 "station_code" => &mut f.station_code,
+                "similar_checked" => &mut f.similar_checked,
                 "consent" => {
                     f.consent = matches!(text.trim(), "1" | "true" | "on" | "yes");
                     continue;

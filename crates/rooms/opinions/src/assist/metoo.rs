@@ -190,6 +190,38 @@ pub async fn metoo(o: &Opinions, client: &str, id: i64) -> AppResult<MetooReceip
     })
 }
 
+/// Rows of `opinion_metoo` written late are caught by reading again this far back in time:
+/// on PostgreSQL a row with a lower id can commit after one with a higher id.
+const SINCE_SLACK_MS: i64 = 10_000;
+
+/// The 同问 recorded since a watermark (a row id of `opinion_metoo`), for rooms that keep
+/// their own copy of the counts (class cases' hot topics): the new watermark and the
+/// current count of every item that got one. Rows after `after_id`, plus those of the last
+/// seconds whatever their id; the counts are totals, so reading a row twice is harmless.
+pub async fn metoo_since(
+    o: &Opinions,
+    after_id: i64,
+    limit: i64,
+) -> AppResult<(i64, HashMap<i64, i64>)> {
+    let rows = sqlx::query(
+        "SELECT id, opinion_id FROM opinion_metoo WHERE id > $1 OR at >= $2 ORDER BY id LIMIT $3",
+    )
+    .bind(after_id)
+    .bind(now_ms() - SINCE_SLACK_MS)
+    .bind(limit.max(1))
+    .fetch_all(o.db.pool())
+    .await?;
+    let mut last = after_id;
+    let mut ids: Vec<i64> = Vec::new();
+    for r in &rows {
+        last = last.max(r.get::<i64, _>(0));
+        ids.push(r.get(1));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok((last, metoo_counts(o, &ids).await?))
+}
+
 /// 同问 counts of some items (items without any are absent), in one query.
 pub async fn metoo_counts(o: &Opinions, ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
     if ids.is_empty() {

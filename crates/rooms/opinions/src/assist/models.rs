@@ -3,7 +3,6 @@
 //! it), trains `yidu_text::Model` off the async runtime and stores the bytes in
 //! `text_models`; every instance loads the newest row per kind.
 
-use super::PRESELECT_CONFIDENCE;
 use crate::Opinions;
 use serde::Serialize;
 use std::sync::Arc;
@@ -13,10 +12,8 @@ use yidu_kernel::clock::now_ms;
 use yidu_kernel::{AppError, AppResult, Principal, Role};
 use yidu_text::{Model, TrainOptions};
 
-/// Fewer handled items than this give no model: guesses from a handful are noise.
-pub const MIN_ITEMS: usize = 10;
-/// The daily run retrains a kind only when this many items were handled since its model.
-pub const MIN_NEW_ITEMS: i64 = 50;
+// The minimums (items, items per label, new items before the daily run retrains) and
+// the pre-selection confidence are the deployment's settings: `AssistConfig`.
 /// The newest handled items a model learns from (bounds training time and memory).
 const MAX_ITEMS: i64 = 50_000;
 const CHECK_EVERY_MS: i64 = 60_000;
@@ -103,6 +100,8 @@ pub struct TrainReport {
     pub kind: String,
     pub items: i64,
     pub labels: i64,
+    /// Labels left out for having fewer than `text_train_min_per_label` items.
+    pub left_out_labels: i64,
     /// The stored model's id; none when skipped.
     pub model_id: Option<i64>,
     /// Why no model was trained (zh / en).
@@ -203,7 +202,7 @@ pub async fn suggest(o: &Opinions, title: &str, body: &str) -> AppResult<Suggest
             id,
             name,
             confidence: p.confidence,
-            preselect: p.confidence >= PRESELECT_CONFIDENCE,
+            preselect: p.confidence >= o.config.assist.preselect_confidence,
         };
         match kind {
             Kind::Category => out.category = Some(s),
@@ -249,7 +248,7 @@ async fn counts(o: &Opinions, kind: Kind) -> AppResult<(i64, i64)> {
 }
 
 /// The scheduled run: claims today's row (one instance wins), then retrains each kind
-/// with at least [`MIN_NEW_ITEMS`] newly handled items. None when another instance has
+/// with at least `text_retrain_min_new` newly handled items. None when another instance has
 /// the day.
 pub async fn scheduled(o: &Opinions, day: &str) -> AppResult<Option<Vec<TrainReport>>> {
     let claimed = sqlx::query(
@@ -266,7 +265,7 @@ pub async fn scheduled(o: &Opinions, day: &str) -> AppResult<Option<Vec<TrainRep
     let mut out = Vec::new();
     for kind in Kind::ALL {
         let (handled, modelled) = counts(o, kind).await?;
-        if handled - modelled >= MIN_NEW_ITEMS {
+        if handled - modelled >= o.config.assist.retrain_min_new {
             out.push(train_kind(o, kind, &Actor::system("text-retrain")).await?);
         }
     }
@@ -280,7 +279,7 @@ async fn train_kind(o: &Opinions, kind: Kind, actor: &Actor) -> AppResult<TrainR
         .bind(MAX_ITEMS)
         .fetch_all(o.db.pool())
         .await?;
-    let examples: Vec<(String, String)> = rows
+    let all: Vec<(String, String)> = rows
         .iter()
         .map(|r| {
             let t: String = r.get(0);
@@ -289,20 +288,21 @@ async fn train_kind(o: &Opinions, kind: Kind, actor: &Actor) -> AppResult<TrainR
             (text_of(&t, &b), l.to_string())
         })
         .collect();
-    let mut labels: Vec<&str> = examples.iter().map(|(_, l)| l.as_str()).collect();
-    labels.sort_unstable();
-    labels.dedup();
+    let settings = &o.config.assist;
+    let (examples, labels, left_out) = keep_common_labels(all, settings.train_min_per_label);
     let mut report = TrainReport {
         kind: kind.as_str().into(),
         items: examples.len() as i64,
-        labels: labels.len() as i64,
+        labels: labels as i64,
+        left_out_labels: left_out as i64,
         model_id: None,
         skipped: None,
         millis: 0,
     };
-    if examples.len() < MIN_ITEMS || labels.len() < 2 {
+    if examples.len() < settings.train_min_items || labels < 2 {
+        let (min, per) = (settings.train_min_items, settings.train_min_per_label);
         report.skipped = Some(format!(
-            "已办理事项不足（需至少 {MIN_ITEMS} 件、2 个以上类别或单位） / too few handled items (need {MIN_ITEMS}, with 2 or more labels)"
+            "已办理事项不足（需至少 {min} 件、2 个以上各有 {per} 件的类别或单位） / too few handled items (need {min}, with 2 or more labels of {per} items each)"
         ));
         return Ok(report);
     }
@@ -349,6 +349,24 @@ async fn train_kind(o: &Opinions, kind: Kind, actor: &Actor) -> AppResult<TrainR
     report.model_id = Some(id);
     report.millis = now_ms() - started;
     Ok(report)
+}
+
+/// Drops the examples of labels with fewer than `min_per_label` of them; returns the
+/// examples kept, the number of labels kept and the number left out.
+fn keep_common_labels(
+    all: Vec<(String, String)>,
+    min_per_label: usize,
+) -> (Vec<(String, String)>, usize, usize) {
+    let mut per: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (_, l) in &all {
+        *per.entry(l.clone()).or_insert(0) += 1;
+    }
+    let kept: Vec<(String, String)> = all
+        .into_iter()
+        .filter(|(_, l)| per.get(l).copied().unwrap_or(0) >= min_per_label)
+        .collect();
+    let labels = per.values().filter(|&&n| n >= min_per_label).count();
+    (kept, labels, per.len() - labels)
 }
 
 /// Model facts for the staff page.
@@ -418,4 +436,19 @@ pub fn spawn(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_common_labels;
+
+    #[test]
+    fn rare_labels_are_left_out() {
+        let ex = |l: &str| ("text".to_string(), l.to_string());
+        let all = vec![ex("a"), ex("a"), ex("a"), ex("b"), ex("b"), ex("c")];
+        let (kept, labels, out) = keep_common_labels(all.clone(), 2);
+        assert_eq!((kept.len(), labels, out), (5, 2, 1));
+        let (kept, labels, out) = keep_common_labels(all, 1);
+        assert_eq!((kept.len(), labels, out), (6, 3, 0));
+    }
 }

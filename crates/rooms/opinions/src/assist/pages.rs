@@ -32,6 +32,7 @@ struct ModelsPage {
     lines: Vec<ModelLine>,
     reports: Vec<TrainReport>,
     min_items: usize,
+    min_per_label: usize,
 }
 
 fn kind_zh(kind: &str) -> &'static str {
@@ -65,7 +66,8 @@ async fn render(
         shell,
         lines,
         reports,
-        min_items: models::MIN_ITEMS,
+        min_items: o.config.assist.train_min_items,
+        min_per_label: o.config.assist.train_min_per_label,
     }
     .render()
     .map_err(anyhow::Error::from)?;

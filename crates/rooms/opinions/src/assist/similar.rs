@@ -72,9 +72,12 @@ pub async fn refresh(o: &Opinions, force: bool) -> AppResult<()> {
     o.assist.dup.refreshing.store(false, Ordering::Release);
     let rows = result?;
     let mut s = o.assist.dup.state.write().expect("dup lock");
-    let index = s
-        .index
-        .get_or_insert_with(|| NearDupIndex::new(NearDupParams::default()));
+    let index = s.index.get_or_insert_with(|| {
+        NearDupIndex::new(NearDupParams {
+            min_similarity: o.config.assist.similar_min,
+            ..NearDupParams::default()
+        })
+    });
     let mut max_id = max_id;
     let mut max_updated = max_updated;
     let mut changes = Vec::with_capacity(rows.len());

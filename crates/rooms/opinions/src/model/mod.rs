@@ -31,6 +31,8 @@ pub struct OpinionsConfig {
     pub digest_time: Option<(u8, u8)>,
     /// How long intake may reuse where a code or region routes, in milliseconds (0: never).
     pub route_cache_ms: u64,
+    /// Thresholds of the text assist (suggestions, near duplicates, retraining).
+    pub assist: crate::assist::AssistConfig,
 }
 
 /// Parses a digest time "HH:MM" (Beijing time) or "off".
@@ -59,6 +61,7 @@ impl Default for OpinionsConfig {
             per_phone_per_day: 10,
             digest_time: Some((8, 0)),
             route_cache_ms: 2_000,
+            assist: Default::default(),
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
             "/c/s/{code}/new",
             get(station_form).post(station_submit).layer(upload),
         )
+        .route("/metoo", post(super::citizen_metoo::metoo_post))
         .route("/track", get(track_form).post(track_post))
         .route("/track/rating", post(rate_post))
         .route("/track/attachment", post(attachment_post))
@@ -240,6 +241,13 @@ struct FormPage {
     max_photos: usize,
     /// The 同问 look-up the page's script calls, with the code the citizen came through.
     similar_url: String,
+    /// Similar open items offered before filing (the server-rendered 同问 step for
+    /// browsers without script); titles and counts only.
+    similar: Vec<crate::assist::metoo::PublicSimilar>,
+    /// Where a 同问 sends the citizen back to (this form, without its token).
+    back: String,
+    /// The citizen attached photos that must be chosen again.
+    photos_dropped: bool,
 }
 
 impl FormPage {
@@ -280,7 +288,24 @@ async fn form_page(
     key: String,
     errors: Vec<FieldError>,
 ) -> PageResult {
+    form_page_with(o, meta, csrf, target, f, key, errors, Vec::new()).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn form_page_with(
+    o: &Opinions,
+    meta: &RequestMeta,
+    csrf: &str,
+    target: &Target,
+    f: SubmissionForm,
+    key: String,
+    errors: Vec<FieldError>,
+    similar: Vec<crate::assist::metoo::PublicSimilar>,
+) -> PageResult {
     let to = meta.lang.pick(&target.to_zh, &target.to_en).to_string();
+    let photos_dropped = !f.photos.is_empty();
+    let mut f = f;
+    f.photos.clear();
     let tree = categories::list(o).await?;
     let page = FormPage {
         shell: Shell::public(meta, csrf, &to),
@@ -299,6 +324,9 @@ async fn form_page(
             target.deputy_code.as_deref(),
             target.station_code.as_deref(),
         ),
+        similar,
+        back: target.path.clone(),
+        photos_dropped,
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK
@@ -387,6 +415,25 @@ async fn take_submission(
         form.idempotency_key.clone()
     };
     let result = match form.submission() {
+        Ok(s) if form.similar_checked.trim().is_empty() => {
+            // Without the page's script nobody has offered 同问 yet: do it now, once.
+            let similar = super::citizen_metoo::offer(
+                o,
+                target.deputy_code.as_deref(),
+                target.station_code.as_deref(),
+                &s,
+            )
+            .await?;
+            if !similar.is_empty() {
+                form.similar_checked = "1".into();
+                return form_page_with(o, meta, csrf, target, form, key, Vec::new(), similar).await;
+            }
+            let channel = channel_of(
+                target.deputy_code.as_deref(),
+                target.station_code.as_deref(),
+            );
+            submit::submit(o, channel, &s, &form.photos, &meta.client, Some(&key)).await
+        }
         Ok(s) => {
             let channel = channel_of(
                 target.deputy_code.as_deref(),
@@ -414,7 +461,6 @@ async fn take_submission(
         }
         Err(AppError::Validation(errors)) => {
             // Photos are not kept: the citizen picks them again.
-            form.photos.clear();
             form_page(o, meta, csrf, target, form, key, errors).await
         }
         Err(AppError::RateLimited) => {

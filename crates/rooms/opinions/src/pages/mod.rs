@@ -3,6 +3,7 @@
 
 pub mod categories;
 pub mod citizen;
+mod citizen_metoo;
 pub mod handling;
 
 use crate::Opinions;

@@ -91,6 +91,39 @@ pub async fn apply_with_files(
     input: &MoveInput,
     files: &[NamedUpload],
 ) -> AppResult<Status> {
+    apply_inner(o, p, client, id, input, files, None).await
+}
+
+/// An assignment on someone else's clock: the item's deadline becomes `due_at` instead of
+/// the unit's usual time to take it. A supervised class (类案督办) assigns its members this
+/// way, with the class's one deadline.
+pub async fn assign_due(
+    o: &Opinions,
+    p: &Principal,
+    client: &str,
+    id: i64,
+    input: &MoveInput,
+    due_at: Option<i64>,
+) -> AppResult<Status> {
+    if parse_kind(&input.action)? != MoveKind::Assign {
+        return Err(AppError::field(
+            "action",
+            "此处只能交办",
+            "only an assignment can carry a deadline here",
+        ));
+    }
+    apply_inner(o, p, client, id, input, &[], due_at).await
+}
+
+async fn apply_inner(
+    o: &Opinions,
+    p: &Principal,
+    client: &str,
+    id: i64,
+    input: &MoveInput,
+    files: &[NamedUpload],
+    due_at: Option<i64>,
+) -> AppResult<Status> {
     let kind = parse_kind(&input.action)?;
     if !files.is_empty() && !matches!(kind, MoveKind::Reply | MoveKind::AnswerOnSpot) {
         return Err(AppError::field(
@@ -214,7 +247,7 @@ pub async fn apply_with_files(
                 ));
             }
             after.unit_id = Some(unit_id);
-            after.deadline_at = o.deadline(now, o.config.take_days);
+            after.deadline_at = due_at.or_else(|| o.deadline(now, o.config.take_days));
             unit_text = format!("交办：{}", before.title);
             notice = Some(Notice {
                 deputy_id: None,
@@ -427,6 +460,67 @@ async fn commit_move(
                     attachments.len()
                 )
             }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Tells those concerned with an item about a decision that is not a move on it (another
+/// room's, such as a class case letting the item go): an inbox notice to `unit` and, with
+/// `office`, to the staff over the item's region; audited as `opinion.notice`. The
+/// principal must be able to read the item.
+#[allow(clippy::too_many_arguments)]
+pub async fn notify(
+    o: &Opinions,
+    p: &Principal,
+    client: &str,
+    id: i64,
+    kind: &str,
+    text: &str,
+    unit: Option<i64>,
+    office: bool,
+) -> AppResult<()> {
+    let mut conn = o.db.pool().acquire().await?;
+    let row = store::by_id(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    drop(conn);
+    if !super::access::can_read(p, &row) {
+        return Err(AppError::NotFound);
+    }
+    let now = now_ms();
+    let mut tx = o.db.begin().await?;
+    if unit.is_some() {
+        let n = Notice {
+            deputy_id: None,
+            station_id: None,
+            unit_id: unit,
+            region_id: None,
+            opinion_id: id,
+            kind,
+            text,
+        };
+        store::notify(&mut tx, &n, now).await?;
+    }
+    if office {
+        let n = Notice {
+            deputy_id: None,
+            station_id: None,
+            unit_id: None,
+            region_id: Some(row.region_id),
+            opinion_id: id,
+            kind,
+            text,
+        };
+        store::notify(&mut tx, &n, now).await?;
+    }
+    yidu_audit::record(
+        &mut tx,
+        &Actor::new(p, client),
+        Entry::new("opinion.notice", "opinion", id)
+            .at(&row.region_path, row.district_id)
+            .summary(format!("{kind}: {text}")),
     )
     .await?;
     tx.commit().await?;
