@@ -261,7 +261,7 @@ async fn inbox_kinds(app: &TestApp, id: i64) -> Vec<(String, Option<i64>, Option
 async fn audited(app: &TestApp, action: &str, object: i64) -> i64 {
     sqlx::query("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND object_id = $2")
         .bind(action)
-        .bind(object)
+        .bind(object.to_string())
         .fetch_one(app.db.pool())
         .await
         .unwrap()
