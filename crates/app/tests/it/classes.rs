@@ -765,6 +765,10 @@ async fn pages_and_the_cockpit_panel() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("id=\"fanout\""));
+    assert!(
+        r.text().contains("id=\"follow-note\""),
+        "joining items are announced"
+    );
 
     // The cockpit shows the hot topics.
     let cockpit = b.get("/staff/cockpit").await;
