@@ -407,6 +407,7 @@ async fn a_supervised_class_follows_its_members() {
     )
     .await;
     assert_eq!(s, 200, "{v}");
+    let split = v;
     assert!(!members(&app, &office, light).await.contains(&a.id));
     let kinds = inbox_kinds(&app, a.id).await;
     assert!(
@@ -443,6 +444,40 @@ async fn a_supervised_class_follows_its_members() {
         .collect();
     assert!(done.contains(&c2.id) && !done.contains(&a.id), "{v}");
     assert_eq!(opinion(&app, &office, a.id).await["status"], "assigned");
+
+    // The class split off is supervised with the same unit, then dissolved: it will give
+    // no reply, so the unit is told again and its reply is refused.
+    let east = split["id"].as_i64().unwrap();
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{east}/supervise"),
+        json!({"lead_unit_id": unit, "days": 5}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = post(
+        &app,
+        &office,
+        &format!("/api/v1/classes/{east}/dissolve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let left = inbox_kinds(&app, a.id).await;
+    let told = left
+        .iter()
+        .filter(|k| k.0 == "class_left" && k.1 == Some(unit))
+        .count();
+    assert_eq!(told, 2, "{left:?}");
+    let (s, v) = post(
+        &app,
+        &dept,
+        &format!("/api/v1/classes/{east}/reply"),
+        json!({"text": "不会送达"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
     for action in [
         json!({"action": "take"}),
         json!({"action": "reply", "note": "东段单独答复"}),

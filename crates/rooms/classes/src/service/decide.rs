@@ -281,12 +281,19 @@ pub async fn remove_member(
 }
 
 /// Gives the class up. Its members stay with it, pinned, so the machine does not propose
-/// the same group again.
+/// the same group again. If it was supervised, the lead unit answers each member on its own.
 pub async fn dissolve(c: &Classes, p: &Principal, client: &str, id: i64) -> AppResult<()> {
     let mut row = decidable(c, p, id).await?;
+    let before = row.clone();
     let now = now_ms();
     row.status = ClassStatus::Dissolved;
     let mut tx = c.db().begin().await?;
+    let members: Vec<i64> = store::members_of(&mut tx, row.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.item_kind == KIND_OPINION)
+        .map(|m| m.item_id)
+        .collect();
     store::pin_all(&mut tx, row.id).await?;
     save(&mut tx, &mut row, now).await?;
     audit(
@@ -299,5 +306,7 @@ pub async fn dissolve(c: &Classes, p: &Principal, client: &str, id: i64) -> AppR
     )
     .await?;
     tx.commit().await?;
+    // A dissolved class gives no reply: members its lead unit holds are now its own.
+    super::follow::left(c, p, client, &before, &members).await?;
     Ok(())
 }

@@ -6,10 +6,10 @@
 //!   timeline entry, audit record and the unit's "assigned" notice. Items someone already
 //!   handles (assigned to or taken by another unit, answered, finished) stay where they are.
 //!   The office over the item is told, and the class gets one `class.join` audit record.
-//! - An item that leaves it (split off, taken out) is no longer covered by the class's one
-//!   reply. If the lead unit holds it, it stays with the unit on the deadline it has, and
-//!   the unit and the office are told to answer it on its own, so nobody waits for a
-//!   class reply that will never reach it.
+//! - An item that leaves it (split off, taken out, or the class dissolved) is no longer
+//!   covered by the class's one reply. If the lead unit holds it, it stays with the unit on
+//!   the deadline it has, and the unit and the office are told to answer it on its own, so
+//!   nobody waits for a class reply that will never reach it.
 
 use super::supervise::to_lead;
 use super::Classes;

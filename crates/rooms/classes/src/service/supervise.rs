@@ -248,6 +248,12 @@ pub async fn reply(
             "must be at most 4000 characters",
         ));
     }
+    if row.status == ClassStatus::Dissolved {
+        return Err(AppError::conflict(
+            "该类案已撤销，请逐件答复",
+            "this class was dissolved; reply to each item on its own",
+        ));
+    }
     if row.reply_state == "none" || row.lead_unit_id.is_none() {
         return Err(AppError::conflict(
             "该类案尚未督办（没有牵头单位）",
