@@ -154,6 +154,12 @@ async fn metoo_without_script() {
     ];
     let before = opinions_count(&app).await;
 
+    // A form with a mistake gets the mistake first (here: a phone without consent).
+    let careless: Vec<(&str, &str)> = mine.iter().copied().filter(|f| f.0 != "consent").collect();
+    let r = send_form(&app, &b, &action, &careless).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(!r.text().contains("same-problem-offer"));
+
     // The first send comes back once with the similar open items: titles and counts only.
     let step = send_form(&app, &b, &action, &mine).await;
     assert_eq!(step.status, 200, "{}", step.text());

@@ -415,26 +415,23 @@ async fn take_submission(
         form.idempotency_key.clone()
     };
     let result = match form.submission() {
-        Ok(s) if form.similar_checked.trim().is_empty() => {
-            // Without the page's script nobody has offered 同问 yet: do it now, once.
-            let similar = super::citizen_metoo::offer(
-                o,
-                target.deputy_code.as_deref(),
-                target.station_code.as_deref(),
-                &s,
-            )
-            .await?;
-            if !similar.is_empty() {
-                form.similar_checked = "1".into();
-                return form_page_with(o, meta, csrf, target, form, key, Vec::new(), similar).await;
-            }
-            let channel = channel_of(
-                target.deputy_code.as_deref(),
-                target.station_code.as_deref(),
-            );
-            submit::submit(o, channel, &s, &form.photos, &meta.client, Some(&key)).await
-        }
         Ok(s) => {
+            // Without the page's script nobody has offered 同问 yet: do it now, once, for a
+            // form that would otherwise be filed (a form with mistakes gets those first).
+            if form.similar_checked.trim().is_empty() && s.validate().is_ok() {
+                let similar = super::citizen_metoo::offer(
+                    o,
+                    target.deputy_code.as_deref(),
+                    target.station_code.as_deref(),
+                    &s,
+                )
+                .await?;
+                if !similar.is_empty() {
+                    form.similar_checked = "1".into();
+                    return form_page_with(o, meta, csrf, target, form, key, Vec::new(), similar)
+                        .await;
+                }
+            }
             let channel = channel_of(
                 target.deputy_code.as_deref(),
                 target.station_code.as_deref(),
