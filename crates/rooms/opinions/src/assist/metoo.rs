@@ -190,36 +190,40 @@ pub async fn metoo(o: &Opinions, client: &str, id: i64) -> AppResult<MetooReceip
     })
 }
 
-/// Rows of `opinion_metoo` written late are caught by reading again this far back in time:
-/// on PostgreSQL a row with a lower id can commit after one with a higher id.
+/// How long a row of `opinion_metoo` stays above the watermark: on PostgreSQL a row with
+/// a lower id can commit after one with a higher id, so the watermark only passes rows
+/// older than this (a transaction is assumed to commit within it).
 const SINCE_SLACK_MS: i64 = 10_000;
 
 /// The 同问 recorded since a watermark (a row id of `opinion_metoo`), for rooms that keep
 /// their own copy of the counts (class cases' hot topics): the new watermark and the
-/// current count of every item that got one. Rows after `after_id`, plus those of the last
-/// seconds whatever their id; the counts are totals, so reading a row twice is harmless.
+/// current count of every item that got one. Rows of the last seconds are read again on
+/// the next call (the watermark moves only past older ones, by the primary key); the
+/// counts are totals, so reading a row twice is harmless.
 pub async fn metoo_since(
     o: &Opinions,
     after_id: i64,
     limit: i64,
 ) -> AppResult<(i64, HashMap<i64, i64>)> {
     let rows = sqlx::query(
-        "SELECT id, opinion_id FROM opinion_metoo WHERE id > $1 OR at >= $2 ORDER BY id LIMIT $3",
+        "SELECT id, opinion_id, at FROM opinion_metoo WHERE id > $1 ORDER BY id LIMIT $2",
     )
     .bind(after_id)
-    .bind(now_ms() - SINCE_SLACK_MS)
     .bind(limit.max(1))
     .fetch_all(o.db.pool())
     .await?;
-    let mut last = after_id;
+    let settled_before = now_ms() - SINCE_SLACK_MS;
+    let mut watermark = after_id;
     let mut ids: Vec<i64> = Vec::new();
     for r in &rows {
-        last = last.max(r.get::<i64, _>(0));
+        if r.get::<i64, _>(2) < settled_before {
+            watermark = watermark.max(r.get::<i64, _>(0));
+        }
         ids.push(r.get(1));
     }
     ids.sort_unstable();
     ids.dedup();
-    Ok((last, metoo_counts(o, &ids).await?))
+    Ok((watermark, metoo_counts(o, &ids).await?))
 }
 
 /// 同问 counts of some items (items without any are absent), in one query.
