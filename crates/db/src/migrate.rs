@@ -58,6 +58,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_opinions_more"),
     migration!(9, "0009_classes"),
     migration!(10, "0010_text_assist"),
+    migration!(12, "0012_cockpit_clustered"),
 ];
 
 pub fn latest_version() -> i64 {

@@ -9,6 +9,7 @@ mod classes;
 mod classes_follow;
 mod cli;
 mod cockpit;
+mod cockpit_grains;
 mod crash;
 mod demo_history;
 mod digest;

@@ -262,7 +262,10 @@ async fn main() -> anyhow::Result<()> {
     fill(&db).await?;
     measure(&db, "SQLite").await?;
     db.close().await;
-    std::fs::remove_dir_all(&dir).ok();
+    // YIDU_BENCH_KEEP=1 keeps the SQLite file for profiling in the sqlite3 shell.
+    if std::env::var("YIDU_BENCH_KEEP").is_err() {
+        std::fs::remove_dir_all(&dir).ok();
+    }
     if let Some(server) = std::env::var("YIDU_BENCH_POSTGRES")
         .ok()
         .filter(|s| !s.is_empty())

@@ -9,9 +9,11 @@ use std::collections::{HashMap, HashSet};
 use yidu_calendar::Calendar;
 use yidu_db::{AnyConnection, Db, Row};
 
-/// Grain of a counter row: one day (day = yyyymmdd) or one month (day = yyyymm00).
+/// Grain of a counter row: one day (day = yyyymmdd), one month (day = yyyymm00) or one
+/// Monday-to-Sunday week (day = the Monday's yyyymmdd).
 pub const DAY: i64 = 1;
 pub const MONTH: i64 = 2;
+pub const WEEK: i64 = 3;
 
 /// What the cockpit needs to know of an item, in the form the opinions table stores it.
 #[derive(Debug, Clone, Default)]
@@ -142,6 +144,37 @@ pub struct Key {
 impl Key {
     pub fn month(&self) -> i64 {
         self.day / 100 * 100
+    }
+    pub fn week(&self) -> i64 {
+        monday_of(self.day)
+    }
+    /// The (grain, day) of the three rows an item is counted in.
+    pub fn grains(&self) -> [(i64, i64); 3] {
+        [(DAY, self.day), (WEEK, self.week()), (MONTH, self.month())]
+    }
+}
+
+/// The yyyymmdd date as a calendar date (None for a malformed number).
+pub fn date_of(day: i64) -> Option<time::Date> {
+    let month = time::Month::try_from(u8::try_from(day / 100 % 100).ok()?).ok()?;
+    time::Date::from_calendar_date(
+        i32::try_from(day / 10_000).ok()?,
+        month,
+        u8::try_from(day % 100).ok()?,
+    )
+    .ok()
+}
+
+/// A date as yyyymmdd.
+pub fn num(d: time::Date) -> i64 {
+    i64::from(d.year()) * 10_000 + i64::from(u8::from(d.month())) * 100 + i64::from(d.day())
+}
+
+/// The Monday (yyyymmdd) of the week of a yyyymmdd day; the day itself if malformed.
+pub fn monday_of(day: i64) -> i64 {
+    match date_of(day) {
+        Some(d) => num(d - time::Duration::days(i64::from(d.weekday().number_days_from_monday()))),
+        None => day,
     }
 }
 
@@ -299,9 +332,9 @@ fn upsert_sql(rows: usize) -> String {
 }
 
 async fn upsert(conn: &mut AnyConnection, k: &Key, c: &Counts) -> Result<(), sqlx::Error> {
-    let sql = upsert_sql(2);
+    let sql = upsert_sql(3);
     let mut q = sqlx::query(&sql);
-    for (grain, day) in [(DAY, k.day), (MONTH, k.month())] {
+    for (grain, day) in k.grains() {
         q = q
             .bind(grain)
             .bind(day)
@@ -316,7 +349,7 @@ async fn upsert(conn: &mut AnyConnection, k: &Key, c: &Counts) -> Result<(), sql
     Ok(())
 }
 
-const GRID_UPSERT: &str = "INSERT INTO cockpit_grids (grain, day, region_path, grid_id, received) VALUES ($1, $2, $3, $4, $5), ($6, $7, $3, $4, $5) \
+const GRID_UPSERT: &str = "INSERT INTO cockpit_grids (grain, day, region_path, grid_id, received) VALUES ($1, $2, $3, $4, $5), ($6, $7, $3, $4, $5), ($8, $9, $3, $4, $5) \
      ON CONFLICT (grain, day, region_path, grid_id) DO UPDATE SET received = cockpit_grids.received + excluded.received";
 
 async fn bump_grid(conn: &mut AnyConnection, k: &Key, n: i64) -> Result<(), sqlx::Error> {
@@ -329,6 +362,8 @@ async fn bump_grid(conn: &mut AnyConnection, k: &Key, n: i64) -> Result<(), sqlx
         .bind(k.region_path.clone())
         .bind(k.grid_id)
         .bind(n)
+        .bind(WEEK)
+        .bind(k.week())
         .bind(MONTH)
         .bind(k.month())
         .execute(&mut *conn)
@@ -336,7 +371,7 @@ async fn bump_grid(conn: &mut AnyConnection, k: &Key, n: i64) -> Result<(), sqlx
     Ok(())
 }
 
-/// Counter rows computed in memory, both grains, ready to be written.
+/// Counter rows computed in memory, every grain, ready to be written.
 #[derive(Default)]
 pub struct Totals {
     pub counters: HashMap<(i64, i64, String, i64, i64), Counts>,
@@ -345,7 +380,7 @@ pub struct Totals {
 
 impl Totals {
     pub fn add(&mut self, k: &Key, c: &Counts) {
-        for (grain, day) in [(DAY, k.day), (MONTH, k.month())] {
+        for (grain, day) in k.grains() {
             self.counters
                 .entry((
                     grain,

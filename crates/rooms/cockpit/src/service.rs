@@ -2,7 +2,7 @@
 //! for whole months, day rows for the edges), plus the overdue list from the opinions
 //! table's (status, deadline_at) index.
 
-use crate::counters::{Counts, DAY, MONTH};
+use crate::counters::{num, Counts, DAY, MONTH, WEEK};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::{Date, Duration, Month};
@@ -120,10 +120,6 @@ fn parse_day(s: &str, field: &str) -> AppResult<Date> {
         .map_err(|_| AppError::field(field, "日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD"))
 }
 
-fn num(d: Date) -> i64 {
-    i64::from(d.year()) * 10_000 + i64::from(u8::from(d.month())) * 100 + i64::from(d.day())
-}
-
 pub fn ymd(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
@@ -159,9 +155,11 @@ pub fn resolve(p: &Period) -> AppResult<(Date, Date)> {
     Ok((from, to))
 }
 
-/// SQL condition selecting the counter rows of [from, to]: month rows for the whole
-/// months inside, day rows for the rest. Appends its bind values to `args`.
-fn period_condition(from: Date, to: Date, args: &mut Vec<i64>) -> String {
+/// The counter rows that add up to [from, to], as (grain, first, last) ranges of `day`:
+/// month rows for the whole months inside, week rows for the whole weeks left at the
+/// edges, day rows for the rest. A year reads 11-12 month rows, up to 8 week rows and at
+/// most 12 day rows per key (instead of up to 30 day rows without weeks).
+pub fn segments(from: Date, to: Date) -> Vec<(i64, i64, i64)> {
     let first_month = if from.day() == 1 {
         Some(from)
     } else {
@@ -177,36 +175,65 @@ fn period_condition(from: Date, to: Date, args: &mut Vec<i64>) -> String {
                 .and_then(|d| d.previous_day())
         }
     };
-    let mut parts = Vec::new();
-    let mut push_days = |a: Date, b: Date, args: &mut Vec<i64>| {
-        if a <= b {
-            args.push(num(a));
-            args.push(num(b));
-            parts.push(format!(
-                "(grain = {DAY} AND day BETWEEN ${} AND ${})",
-                args.len() - 1,
-                args.len()
-            ));
-        }
-    };
+    let mut out = Vec::new();
     match (first_month, last_full) {
         (Some(m1), Some(m2)) if m1 <= m2 => {
             if from < m1 {
-                push_days(from, m1 - Duration::days(1), args);
+                weeks_and_days(from, m1 - Duration::days(1), &mut out);
             }
+            out.push((MONTH, num(m1) / 100 * 100, num(m2) / 100 * 100));
             if m2 < to {
-                push_days(m2 + Duration::days(1), to, args);
+                weeks_and_days(m2 + Duration::days(1), to, &mut out);
             }
-            args.push(num(m1) / 100 * 100);
-            args.push(num(m2) / 100 * 100);
-            parts.push(format!(
-                "(grain = {MONTH} AND day BETWEEN ${} AND ${})",
+        }
+        _ => weeks_and_days(from, to, &mut out),
+    }
+    out
+}
+
+/// [a, b] as day rows before the first Monday, week rows for the whole weeks, day rows
+/// after the last Sunday (all day rows when no whole week fits).
+fn weeks_and_days(a: Date, b: Date, out: &mut Vec<(i64, i64, i64)>) {
+    let first_monday =
+        a + Duration::days(i64::from((7 - a.weekday().number_days_from_monday()) % 7));
+    let last_sunday =
+        b - Duration::days(i64::from((b.weekday().number_days_from_monday() + 1) % 7));
+    if first_monday + Duration::days(6) > last_sunday {
+        out.push((DAY, num(a), num(b)));
+        return;
+    }
+    if a < first_monday {
+        out.push((DAY, num(a), num(first_monday - Duration::days(1))));
+    }
+    out.push((
+        WEEK,
+        num(first_monday),
+        num(last_sunday - Duration::days(6)),
+    ));
+    if last_sunday < b {
+        out.push((DAY, num(last_sunday + Duration::days(1)), num(b)));
+    }
+}
+
+/// SQL condition selecting the counter rows of `segments`. Appends its bind values to
+/// `args`.
+fn period_condition(from: Date, to: Date, args: &mut Vec<i64>) -> String {
+    condition(segments(from, to), args)
+}
+
+fn condition(segments: Vec<(i64, i64, i64)>, args: &mut Vec<i64>) -> String {
+    let parts: Vec<String> = segments
+        .into_iter()
+        .map(|(grain, lo, hi)| {
+            args.push(lo);
+            args.push(hi);
+            format!(
+                "(grain = {grain} AND day BETWEEN ${} AND ${})",
                 args.len() - 1,
                 args.len()
-            ));
-        }
-        _ => push_days(from, to, args),
-    }
+            )
+        })
+        .collect();
     format!("({})", parts.join(" OR "))
 }
 
@@ -278,15 +305,17 @@ fn sorted(
     v
 }
 
-/// The cockpit for `p` over the period.
-pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockpit> {
-    if !may_read(p) {
-        return Err(AppError::Forbidden);
+/// Runs a SELECT with `args` bound in order, then `like`.
+async fn fetch(db: &Db, sql: &str, args: &[i64], like: &str) -> AppResult<Vec<yidu_db::AnyRow>> {
+    let mut q = sqlx::query(sql);
+    for a in args {
+        q = q.bind(*a);
     }
-    let (from, to) = resolve(period)?;
-    let like = p.scope_like();
+    Ok(q.bind(like.to_string()).fetch_all(db.pool()).await?)
+}
 
-    // One scan: every (township, category, station) of the period; slices are folded here.
+/// Every (township, category, station) of the period, summed over its counter rows.
+async fn slice_rows(db: &Db, from: Date, to: Date, like: &str) -> AppResult<Vec<yidu_db::AnyRow>> {
     let mut args = vec![];
     let cond = period_condition(from, to, &mut args);
     let sql = format!(
@@ -295,11 +324,109 @@ pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockp
         sums(),
         args.len() + 1
     );
-    let mut q = sqlx::query(&sql);
-    for a in &args {
-        q = q.bind(*a);
+    fetch(db, &sql, &args, like).await
+}
+
+/// The 12 weeks ending with `to`: week rows for the 11 (or 12) whole weeks, day rows for
+/// the days of the last week up to `to`.
+async fn trend(db: &Db, to: Date, like: &str) -> AppResult<Vec<Week>> {
+    let monday = to - Duration::days(i64::from(to.weekday().number_days_from_monday()));
+    let start = monday - Duration::weeks(11);
+    // Never month rows: a month does not split into the weeks it overlaps.
+    let mut segs = Vec::new();
+    weeks_and_days(start, to, &mut segs);
+    let mut args = vec![];
+    let cond = condition(segs, &mut args);
+    let sql = format!(
+        "SELECT day, CAST(SUM(received) AS BIGINT), CAST(SUM(handled) AS BIGINT) FROM cockpit_counters \
+         WHERE {cond} AND region_path LIKE ${} GROUP BY grain, day",
+        args.len() + 1
+    );
+    let rows = fetch(db, &sql, &args, like).await?;
+    let mut weekly: Vec<Week> = (0..12)
+        .map(|i| Week {
+            week: ymd(start + Duration::weeks(i)),
+            received: 0,
+            handled: 0,
+        })
+        .collect();
+    for r in &rows {
+        if let Some(date) = crate::counters::date_of(r.get(0)) {
+            let i = ((date - start).whole_days() / 7) as usize;
+            if let Some(w) = weekly.get_mut(i) {
+                w.received += r.get::<Option<i64>, _>(1).unwrap_or(0);
+                w.handled += r.get::<Option<i64>, _>(2).unwrap_or(0);
+            }
+        }
     }
-    let rows = q.bind(like.clone()).fetch_all(db.pool()).await?;
+    Ok(weekly)
+}
+
+/// Items received per grid in the period, most first.
+async fn grid_rows(db: &Db, from: Date, to: Date, like: &str) -> AppResult<Vec<(i64, i64)>> {
+    let mut args = vec![];
+    let cond = period_condition(from, to, &mut args);
+    let sql = format!(
+        "SELECT g.grid_id, CAST(SUM(g.received) AS BIGINT) AS n FROM cockpit_grids g WHERE {cond} AND g.region_path LIKE ${} \
+         GROUP BY g.grid_id ORDER BY n DESC LIMIT 500",
+        args.len() + 1
+    );
+    let rows = fetch(db, &sql, &args, like).await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get::<Option<i64>, _>(1).unwrap_or(0)))
+        .collect())
+}
+
+/// Names of the regions in scope: by path (townships) and, for grids and communities,
+/// by id.
+async fn region_names(
+    db: &Db,
+    like: &str,
+) -> AppResult<(HashMap<String, String>, HashMap<String, String>)> {
+    let rows = fetch(
+        db,
+        "SELECT id, path, name, level FROM regions WHERE path LIKE $1",
+        &[],
+        like,
+    )
+    .await?;
+    let (mut by_path, mut grids) = (HashMap::new(), HashMap::new());
+    for r in &rows {
+        let name: String = r.get(2);
+        let level: String = r.get(3);
+        if level == "grid" || level == "community" {
+            grids.insert(r.get::<i64, _>(0).to_string(), name.clone());
+        }
+        by_path.insert(r.get::<String, _>(1), name);
+    }
+    Ok((by_path, grids))
+}
+
+/// The cockpit for `p` over the period. The page's six queries are independent reads and
+/// run at once, each on its own pooled connection.
+pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockpit> {
+    if !may_read(p) {
+        return Err(AppError::Forbidden);
+    }
+    let (from, to) = resolve(period)?;
+    let like = p.scope_like();
+    let (rows, weekly, grid_counts, (town_names, grid_names), cat_names, station_names, overdue) =
+        tokio::try_join!(
+            slice_rows(db, from, to, &like),
+            trend(db, to, &like),
+            grid_rows(db, from, to, &like),
+            region_names(db, &like),
+            names(db, "SELECT CAST(id AS TEXT), name FROM categories WHERE $1 = $1", &like),
+            names(
+                db,
+                "SELECT CAST(s.id AS TEXT), s.name FROM stations s JOIN regions r ON r.id = s.region_id WHERE r.path LIKE $1",
+                &like,
+            ),
+            overdue(db, &like),
+        )?;
+
+    // Slices are folded here from the one scan.
     let (mut total, mut towns, mut cats, mut stations) = (
         Counts::default(),
         HashMap::<String, Counts>::new(),
@@ -318,89 +445,17 @@ pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockp
             .or_default()
             .add(&c, 1);
     }
-    let town_names = names(
-        db,
-        "SELECT path, name FROM regions WHERE path LIKE $1",
-        &like,
-    )
-    .await?;
-    let cat_names = names(
-        db,
-        "SELECT CAST(id AS TEXT), name FROM categories WHERE $1 = $1",
-        &like,
-    )
-    .await?;
-    let station_names = names(
-        db,
-        "SELECT CAST(s.id AS TEXT), s.name FROM stations s JOIN regions r ON r.id = s.region_id WHERE r.path LIKE $1",
-        &like,
-    )
-    .await?;
-
-    // Weekly trend: day rows of the 12 weeks ending with `to`.
-    let monday = to - Duration::days(i64::from(to.weekday().number_days_from_monday()));
-    let start = monday - Duration::weeks(11);
-    let rows = sqlx::query(
-        "SELECT day, CAST(SUM(received) AS BIGINT), CAST(SUM(handled) AS BIGINT) FROM cockpit_counters \
-         WHERE grain = $1 AND day BETWEEN $2 AND $3 AND region_path LIKE $4 GROUP BY day",
-    )
-    .bind(DAY)
-    .bind(num(start))
-    .bind(num(to))
-    .bind(like.clone())
-    .fetch_all(db.pool())
-    .await?;
-    let mut weekly: Vec<Week> = (0..12)
-        .map(|i| Week {
-            week: ymd(start + Duration::weeks(i)),
-            received: 0,
-            handled: 0,
+    let grids = grid_counts
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(id, received)| GridCount {
+            grid_id: id,
+            name: grid_names
+                .get(&id.to_string())
+                .cloned()
+                .unwrap_or_else(|| format!("#{id}")),
+            received,
         })
-        .collect();
-    for r in &rows {
-        let d: i64 = r.get(0);
-        let date = Date::from_calendar_date(
-            (d / 10_000) as i32,
-            Month::try_from((d / 100 % 100) as u8).unwrap_or(Month::January),
-            (d % 100) as u8,
-        );
-        if let Ok(date) = date {
-            let i = ((date - start).whole_days() / 7) as usize;
-            if let Some(w) = weekly.get_mut(i) {
-                w.received += r.get::<Option<i64>, _>(1).unwrap_or(0);
-                w.handled += r.get::<Option<i64>, _>(2).unwrap_or(0);
-            }
-        }
-    }
-
-    // Grids.
-    let mut args = vec![];
-    let cond = period_condition(from, to, &mut args);
-    let sql = format!(
-        "SELECT g.grid_id, CAST(SUM(g.received) AS BIGINT) AS n FROM cockpit_grids g WHERE {cond} AND g.region_path LIKE ${} \
-         GROUP BY g.grid_id ORDER BY n DESC LIMIT 500",
-        args.len() + 1
-    );
-    let mut q = sqlx::query(&sql);
-    for a in &args {
-        q = q.bind(*a);
-    }
-    let rows = q.bind(like.clone()).fetch_all(db.pool()).await?;
-    let grid_names = names(db, "SELECT CAST(id AS TEXT), name FROM regions WHERE level IN ('grid', 'community') AND path LIKE $1", &like).await?;
-    let grids = rows
-        .iter()
-        .map(|r| {
-            let id: i64 = r.get(0);
-            GridCount {
-                grid_id: id,
-                name: grid_names
-                    .get(&id.to_string())
-                    .cloned()
-                    .unwrap_or_else(|| format!("#{id}")),
-                received: r.get::<Option<i64>, _>(1).unwrap_or(0),
-            }
-        })
-        .filter(|g| g.received > 0)
         .collect();
 
     Ok(Cockpit {
@@ -412,7 +467,7 @@ pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockp
         by_station: sorted(stations, &station_names, "无站点 / No station"),
         weekly,
         grids,
-        overdue: overdue(db, &like).await?,
+        overdue,
     })
 }
 
@@ -449,20 +504,78 @@ mod tests {
     use super::*;
 
     #[test]
-    fn period_uses_months_inside_and_days_at_edges() {
+    fn period_uses_months_inside_then_weeks_then_days_at_edges() {
         let d = |s: &str| parse_day(s, "x").unwrap();
+        // 2025-01-15 is a Wednesday: days 15-19, the week of Monday 20th, days 27-31;
+        // February and March as months; April 1 (Tuesday) - 10: no whole week, days.
+        assert_eq!(
+            segments(d("2025-01-15"), d("2025-04-10")),
+            vec![
+                (DAY, 20250115, 20250119),
+                (WEEK, 20250120, 20250120),
+                (DAY, 20250127, 20250131),
+                (MONTH, 20250200, 20250300),
+                (DAY, 20250401, 20250410),
+            ]
+        );
         let mut args = vec![];
         let c = period_condition(d("2025-01-15"), d("2025-04-10"), &mut args);
+        assert_eq!(args.len(), 10);
+        assert!(c.contains("grain = 2") && c.contains("grain = 3"));
         assert_eq!(
-            args,
-            vec![20250115, 20250131, 20250401, 20250410, 20250200, 20250300]
+            segments(d("2025-01-01"), d("2025-01-31")),
+            vec![(MONTH, 20250100, 20250100)]
         );
-        assert!(c.contains("grain = 2"));
-        let mut args = vec![];
-        period_condition(d("2025-01-01"), d("2025-01-31"), &mut args);
-        assert_eq!(args, vec![20250100, 20250100]);
-        let mut args = vec![];
-        period_condition(d("2025-01-03"), d("2025-01-09"), &mut args);
-        assert_eq!(args, vec![20250103, 20250109]);
+        assert_eq!(
+            segments(d("2025-01-03"), d("2025-01-09")),
+            vec![(DAY, 20250103, 20250109)]
+        );
+        // A Monday-to-Sunday span is its week rows only.
+        assert_eq!(
+            segments(d("2026-11-02"), d("2026-11-29")),
+            vec![(WEEK, 20261102, 20261123)]
+        );
+    }
+
+    #[test]
+    fn segments_cover_every_day_once() {
+        // Every period of up to 100 days starting on any day of 2024-2025 (leap year
+        // included): the days covered by the segments are exactly [from, to].
+        let start = parse_day("2024-01-01", "x").unwrap();
+        for s in (0..730).step_by(3) {
+            for len in [0i64, 1, 6, 7, 13, 30, 45, 100, 364] {
+                let from = start + Duration::days(s);
+                let to = from + Duration::days(len);
+                let mut days = Vec::new();
+                for (grain, lo, hi) in segments(from, to) {
+                    let (lo, hi) = match grain {
+                        MONTH => (
+                            crate::counters::date_of(lo + 1).unwrap(),
+                            next_month(crate::counters::date_of(hi + 1).unwrap()).unwrap()
+                                - Duration::days(1),
+                        ),
+                        WEEK => (
+                            crate::counters::date_of(lo).unwrap(),
+                            crate::counters::date_of(hi).unwrap() + Duration::days(6),
+                        ),
+                        _ => (
+                            crate::counters::date_of(lo).unwrap(),
+                            crate::counters::date_of(hi).unwrap(),
+                        ),
+                    };
+                    if grain == WEEK {
+                        assert_eq!(lo.weekday(), time::Weekday::Monday);
+                    }
+                    let mut d = lo;
+                    while d <= hi {
+                        days.push(d);
+                        d += Duration::days(1);
+                    }
+                }
+                days.sort();
+                let want: Vec<Date> = (0..=len).map(|i| from + Duration::days(i)).collect();
+                assert_eq!(days, want, "{from} .. {to}");
+            }
+        }
     }
 }
