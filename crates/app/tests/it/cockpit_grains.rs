@@ -225,3 +225,40 @@ async fn periods_and_the_trend_read_from_weeks_count_what_the_days_count() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_overdue_list_is_the_most_overdue_open_items_in_scope() {
+    let app = TestApp::spawn().await;
+    let o = yidu_app::router::opinions(app.db.clone(), &app.config).unwrap();
+    yidu_opinions::demo::load_history(&o, 600, 9).await.unwrap();
+    let town: String = sqlx::query(
+        "SELECT r.path FROM opinions o JOIN regions r ON o.region_path LIKE r.path || '%' \
+         WHERE r.level = 'township' GROUP BY r.path ORDER BY COUNT(*) DESC LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap()
+    .get(0);
+    for like in ["/%".to_string(), format!("{town}%")] {
+        let want: Vec<i64> = sqlx::query(
+            "SELECT id FROM opinions WHERE status IN ('submitted', 'accepted', 'assigned', 'in_progress', 'escalated') \
+             AND deadline_at < $1 AND region_path LIKE $2 ORDER BY deadline_at, id LIMIT 20",
+        )
+        .bind(yidu_kernel::clock::now_ms())
+        .bind(like.clone())
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+        let got: Vec<i64> = service::overdue(&app.db, &like)
+            .await
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert!(want.len() >= 5, "the history has overdue items in {like}");
+        assert_eq!(got, want, "{like}");
+    }
+}

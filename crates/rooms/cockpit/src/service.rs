@@ -471,18 +471,39 @@ pub async fn cockpit(db: &Db, p: &Principal, period: &Period) -> AppResult<Cockp
     })
 }
 
-/// Open items past their deadline, most overdue first.
+/// Statuses of an open item (the overdue list's).
+const OPEN: [&str; 5] = [
+    "submitted",
+    "accepted",
+    "assigned",
+    "in_progress",
+    "escalated",
+];
+
+/// Open items past their deadline, most overdue first. One ordered read of the
+/// (status, deadline_at) index per open status, 20 rows each at most, merged: with
+/// `status IN (...)` PostgreSQL read every overdue item (16,000 of 30,000 in the
+/// benchmark) to sort them.
 pub async fn overdue(db: &Db, like: &str) -> AppResult<Vec<OverdueItem>> {
     let now = clock::now_ms();
-    let rows = sqlx::query(
-        "SELECT id, tracking_no, title, status, deadline_at FROM opinions \
-         WHERE status IN ('submitted', 'accepted', 'assigned', 'in_progress', 'escalated') \
-         AND deadline_at < $1 AND region_path LIKE $2 ORDER BY deadline_at LIMIT 20",
-    )
-    .bind(now)
-    .bind(like.to_string())
-    .fetch_all(db.pool())
-    .await?;
+    let parts: Vec<String> = OPEN
+        .iter()
+        .map(|s| {
+            format!(
+                "SELECT * FROM (SELECT id, tracking_no, title, status, deadline_at FROM opinions \
+                 WHERE status = '{s}' AND deadline_at < $1 AND region_path LIKE $2 ORDER BY deadline_at LIMIT 20) AS open_{s}"
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT * FROM ({}) AS o ORDER BY deadline_at, id LIMIT 20",
+        parts.join(" UNION ALL ")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(now)
+        .bind(like.to_string())
+        .fetch_all(db.pool())
+        .await?;
     Ok(rows
         .iter()
         .map(|r| {
