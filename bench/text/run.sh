@@ -69,6 +69,9 @@ print(f"macro-F1 (5-fold CV): ours {f('ours_cv_macro_f1'):.4f} (min over seeds {
 print(f"5-fold CV time (train + predict): ours {f('ours_cv_seconds'):.2f} s; baseline words "
       f"{f('baseline_words_cv_seconds'):.2f} s ({f('baseline_words_cv_seconds')/f('ours_cv_seconds'):.1f}x), char 1-3 "
       f"{f('baseline_char13_cv_seconds'):.2f} s ({f('baseline_char13_cv_seconds')/f('ours_cv_seconds'):.1f}x)")
+print(f"5-fold CV CPU time (all threads): ours {f('ours_cv_cpu_seconds'):.2f} s; baseline words "
+      f"{f('baseline_words_cv_cpu_seconds'):.2f} s ({f('baseline_words_cv_cpu_seconds')/f('ours_cv_cpu_seconds'):.1f}x), char 1-3 "
+      f"{f('baseline_char13_cv_cpu_seconds'):.2f} s ({f('baseline_char13_cv_cpu_seconds')/f('ours_cv_cpu_seconds'):.1f}x)")
 print(f"clustering messages-hot: ours {f('ours_cluster_seconds'):.2f} s, purity {f('ours_purity'):.3f}; "
       f"DBSCAN {f('baseline_dbscan_seconds'):.2f} s ({f('baseline_dbscan_seconds')/f('ours_cluster_seconds'):.1f}x), purity {f('dbscan_purity'):.3f}; "
       f"agglomerative {f('baseline_agglomerative_seconds'):.2f} s ({f('baseline_agglomerative_seconds')/f('ours_cluster_seconds'):.1f}x), purity {f('agglomerative_purity'):.3f}")

@@ -56,18 +56,33 @@ pub(crate) fn train_svm(
         .collect();
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = SeededRng::new(params.seed);
-    for _ in 0..params.max_epochs {
-        rng.shuffle(&mut order);
+    // Shrinking, as in LIBLINEAR: an example at alpha = 0 whose gradient exceeds the largest
+    // projected gradient of the previous pass is very likely to stay at 0, so it leaves the
+    // active set. Once the active set converges, one full pass checks every example again.
+    let mut active = n;
+    let mut pg_max_old = f32::INFINITY;
+    let mut epochs = 0;
+    while epochs < params.max_epochs {
+        epochs += 1;
+        rng.shuffle(&mut order[..active]);
         let mut pg_max = f32::NEG_INFINITY;
         let mut pg_min = f32::INFINITY;
-        for &i in &order {
+        let mut s = 0;
+        while s < active {
+            let i = order[s];
             let x = &xs[i];
             let gradient = y[i] * (x.dot_dense(&w) + bias) - 1.0 + diag[i] * alpha[i];
             let projected = if alpha[i] == 0.0 {
+                if gradient > pg_max_old {
+                    active -= 1;
+                    order.swap(s, active);
+                    continue;
+                }
                 gradient.min(0.0)
             } else {
                 gradient
             };
+            s += 1;
             pg_max = pg_max.max(projected);
             pg_min = pg_min.min(projected);
             if projected.abs() > 1e-12 {
@@ -81,8 +96,14 @@ pub(crate) fn train_svm(
             }
         }
         if pg_max - pg_min <= params.tolerance {
-            break;
+            if active == n {
+                break;
+            }
+            active = n;
+            pg_max_old = f32::INFINITY;
+            continue;
         }
+        pg_max_old = if pg_max <= 0.0 { f32::INFINITY } else { pg_max };
     }
     (w, bias)
 }

@@ -4,23 +4,24 @@
 //! dictionary so that jieba keeps them whole ("联丰路米兰春天" should not fall apart into
 //! four pieces that also match unrelated places).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use jieba_rs::Jieba;
 
 use crate::normalize::{is_han, is_punctuation, normalize};
 
-/// The default dictionary is large (about 350,000 words); load it once per process and give
-/// each segmenter its own copy, which is cheap next to parsing it again.
-fn base_jieba() -> &'static Jieba {
-    static BASE: OnceLock<Jieba> = OnceLock::new();
-    BASE.get_or_init(Jieba::new)
+/// The default dictionary is large (about 350,000 words); load it once per process. Segmenters
+/// without user words share it; the first user word gives a segmenter its own copy, which is
+/// cheap next to parsing the dictionary again.
+fn base_jieba() -> &'static Arc<Jieba> {
+    static BASE: OnceLock<Arc<Jieba>> = OnceLock::new();
+    BASE.get_or_init(|| Arc::new(Jieba::new()))
 }
 
 /// A jieba segmenter plus the user words added to it.
 #[derive(Clone)]
 pub struct Segmenter {
-    jieba: Jieba,
+    jieba: Arc<Jieba>,
     user_words: Vec<String>,
 }
 
@@ -70,7 +71,7 @@ impl Segmenter {
             return false;
         }
         // No frequency given: jieba picks one just high enough to keep the word whole.
-        self.jieba.add_word(word, None, None);
+        Arc::make_mut(&mut self.jieba).add_word(word, None, None);
         self.user_words.push(word.to_string());
         true
     }
