@@ -242,6 +242,26 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Runs `query` twice more and returns the fastest of the three times in ms (the first is
+/// the last entry of `latencies`).
+fn best_of_two_more<R>(query: &mut impl FnMut() -> R, latencies: &[f64]) -> f64 {
+    let mut best = latencies.last().copied().unwrap_or(f64::INFINITY);
+    for _ in 0..2 {
+        let started = Instant::now();
+        std::hint::black_box(query());
+        best = best.min(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    best
+}
+
+/// CPU time of the calling thread so far (Linux schedstat).
+fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e9)
+}
+
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -285,12 +305,20 @@ fn neardup(items: usize, areas: usize, queries: usize, tokens: Option<&Path>) {
     let insert_seconds = started.elapsed().as_secs_f64();
     let rss_after = rss_bytes();
     let mut latencies = Vec::with_capacity(queries);
+    let mut query_cpu = 0.0;
+    let mut best_of_3 = Vec::with_capacity(queries);
     let mut found = 0;
     for (id, area, tokens) in &sampled {
         let text = render(&pool, &paraphrase(&mut rng, &pool, tokens));
+        let cpu = thread_cpu_seconds();
         let started = Instant::now();
         let matches = index.query(&area_names[*area], &text, 5);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        query_cpu += thread_cpu_seconds() - cpu;
+        best_of_3.push(best_of_two_more(
+            &mut || index.query(&area_names[*area], &text, 5),
+            &latencies,
+        ));
         if matches.first().is_some_and(|m| m.id == *id) {
             found += 1;
         }
@@ -300,19 +328,46 @@ fn neardup(items: usize, areas: usize, queries: usize, tokens: Option<&Path>) {
         let length = 40 + rng.below(120);
         let text = render(&pool, &synthetic_text(&mut rng, &pool, length));
         let area = rng.below(areas);
+        let cpu = thread_cpu_seconds();
         let started = Instant::now();
         let matches = index.query(&area_names[area], &text, 5);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        query_cpu += thread_cpu_seconds() - cpu;
+        best_of_3.push(best_of_two_more(
+            &mut || index.query(&area_names[area], &text, 5),
+            &latencies,
+        ));
         false_matches += usize::from(matches.iter().any(|m| m.similarity >= 0.3));
     }
     latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    best_of_3.sort_by(f64::total_cmp);
+    let at =
+        |sorted: &[f64], p: f64| sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)];
+    let pct = |p: f64| at(&latencies, p);
     let per_million = |bytes: u64| bytes as f64 / items as f64 * 1_000_000.0 / (1024.0 * 1024.0);
     println!("RESULT neardup_items={items}");
     println!("RESULT neardup_areas={areas}");
     println!("RESULT neardup_insert_seconds={insert_seconds:.1}");
     println!("RESULT neardup_p50_ms={:.3}", pct(0.50));
     println!("RESULT neardup_p99_ms={:.3}", pct(0.99));
+    // Mean CPU time of the querying thread per query: on a shared machine, wall-time
+    // percentiles also count the moments the thread waited for a core. (The kernel's
+    // per-thread counter is exact over many queries, not for one.)
+    // Each query run twice more, keeping its fastest time: a core preempted by a neighbour
+    // rarely hits all three runs (the repeats find the query's postings in cache, so this
+    // is a lower bound on a cold query).
+    println!(
+        "RESULT neardup_best_of_3_p50_ms={:.3}",
+        at(&best_of_3, 0.50)
+    );
+    println!(
+        "RESULT neardup_best_of_3_p99_ms={:.3}",
+        at(&best_of_3, 0.99)
+    );
+    println!(
+        "RESULT neardup_cpu_mean_ms={:.3}",
+        query_cpu * 1000.0 / latencies.len().max(1) as f64
+    );
     println!(
         "RESULT neardup_max_ms={:.3}",
         latencies.last().copied().unwrap_or(0.0)
