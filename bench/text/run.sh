@@ -24,6 +24,7 @@ py="$venv/bin/python"
 bench="$CARGO_TARGET_DIR/release/examples/bench_text"
 
 results="$out/results.txt"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -f "$data/messages-labeled.csv" ]; then
   echo "== classification: 5-fold CV on messages-labeled.csv"
   "$bench" cv "$data/messages-labeled.csv" 5 3 | tee -a "$results"
@@ -54,6 +55,7 @@ items=1000000
 "$bench" neardup "$items" 1 2000 "$data/messages-labeled.csv" | sed 's/RESULT neardup_/RESULT neardup_one_area_/' | tee -a "$results"
 
 echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== summary"
 "$py" - "$results" <<'PY'
 import sys
@@ -64,7 +66,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
         r[k] = v
 def f(k):
     return float(r[k]) if k in r else float("nan")
-print(f"macro-F1 (5-fold CV): ours {f('ours_cv_macro_f1'):.4f} (min over seeds {f('ours_cv_macro_f1_min'):.4f}); "
+print(f"macro-F1 (5-fold CV): ours {f('ours_cv_macro_f1'):.5f} (min over seeds {f('ours_cv_macro_f1_min'):.5f}); "
       f"baseline words {f('baseline_words_macro_f1'):.4f}, char 1-3 {f('baseline_char13_macro_f1'):.4f}")
 print(f"5-fold CV time (train + predict): ours {f('ours_cv_seconds'):.2f} s; baseline words "
       f"{f('baseline_words_cv_seconds'):.2f} s ({f('baseline_words_cv_seconds')/f('ours_cv_seconds'):.1f}x), char 1-3 "
@@ -77,5 +79,6 @@ print(f"clustering messages-hot: ours {f('ours_cluster_seconds'):.2f} s, purity 
       f"agglomerative {f('baseline_agglomerative_seconds'):.2f} s ({f('baseline_agglomerative_seconds')/f('ours_cluster_seconds'):.1f}x), purity {f('agglomerative_purity'):.3f}")
 for prefix, what in (("neardup_", "100 areas"), ("neardup_one_area_", "one area")):
     print(f"near-dup at {r.get(prefix + 'items', '?')} items, {what}: p50 {f(prefix + 'p50_ms'):.3f} ms, p99 {f(prefix + 'p99_ms'):.3f} ms, "
+          f"best-of-3 p99 {f(prefix + 'best_of_3_p99_ms'):.3f} ms, CPU mean {f(prefix + 'cpu_mean_ms'):.3f} ms, "
           f"paraphrase recall@1 {f(prefix + 'paraphrase_recall_at_1'):.3f}, memory {f(prefix + 'rss_mib_per_million'):.0f} MiB per million items")
 PY

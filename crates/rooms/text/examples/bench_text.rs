@@ -66,7 +66,7 @@ fn cv(path: &Path, folds: usize, seeds: u64) {
             }
         }
         println!(
-            "seed {}: macro-F1 {:.4}, accuracy {:.4}, {folds}-fold CV {seconds:.2} s",
+            "seed {}: macro-F1 {:.5}, accuracy {:.4}, {folds}-fold CV {seconds:.2} s",
             42 + seed,
             report.macro_f1,
             report.accuracy
@@ -75,8 +75,8 @@ fn cv(path: &Path, folds: usize, seeds: u64) {
     }
     let mean = scores.iter().sum::<f64>() / scores.len() as f64;
     let min = scores.iter().copied().fold(f64::INFINITY, f64::min);
-    println!("RESULT ours_cv_macro_f1={mean:.4}");
-    println!("RESULT ours_cv_macro_f1_min={min:.4}");
+    println!("RESULT ours_cv_macro_f1={mean:.5}");
+    println!("RESULT ours_cv_macro_f1_min={min:.5}");
     println!("RESULT ours_cv_seconds={first_seed_seconds:.3}");
     println!("RESULT ours_cv_cpu_seconds={first_seed_cpu:.3}");
     // One full training and one prediction pass over the file, as the CLI would do them.
