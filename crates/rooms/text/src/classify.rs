@@ -20,7 +20,7 @@ use crate::segment::Segmenter;
 
 /// Bumped whenever the file layout or the feature recipe changes; older files are refused
 /// with a message asking to retrain rather than predicting garbage.
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+pub const MODEL_FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"YIDUTXTM";
 
 /// Training settings. The defaults are those measured best on the benchmark (see
@@ -41,6 +41,9 @@ pub struct TrainOptions {
     pub class_balance: f32,
     /// Scale of the decision values before the softmax that gives confidences.
     pub confidence_scale: f32,
+    /// Inner folds for per-label Platt calibration of the decision values (0 = off). With
+    /// k folds, training also fits k inner models, so it costs about k + 1 times as much.
+    pub calibration_folds: usize,
 }
 
 impl Default for TrainOptions {
@@ -57,6 +60,9 @@ impl Default for TrainOptions {
             user_words: Vec::new(),
             confidence_scale: 3.0,
             class_balance: 0.25,
+            // Off: calibration (3 folds) gained about 0.001 macro-F1, inside the split noise,
+            // for about 2.5x the CV CPU time, which would lose the 10x speed target.
+            calibration_folds: 0,
         }
     }
 }
@@ -84,6 +90,8 @@ pub struct Model {
     labels: Vec<String>,
     vocabulary: Vocabulary,
     per_label: Vec<LabelModel>,
+    /// Per-label Platt sigmoid (a, b): log-odds = a · score + b; empty when not calibrated.
+    calibration: Vec<(f32, f32)>,
     options: TrainOptions,
     #[serde(skip)]
     segmenter: Option<Segmenter>,
@@ -214,11 +222,19 @@ impl Model {
             labels: label_names,
             vocabulary,
             per_label,
+            calibration: Vec::new(),
             options: options.clone(),
             segmenter: None,
             table: Vec::new(),
         };
         model.build_table();
+        if options.calibration_folds >= 2 && train.len() >= 2 * options.calibration_folds {
+            // An inner fold can hold a single label on tiny data; the model then stays
+            // uncalibrated rather than failing a training that works without calibration.
+            if let Ok(calibration) = calibrate(interned, train, labels, &model.labels, options) {
+                model.calibration = calibration;
+            }
+        }
         Ok((model, map))
     }
 
@@ -270,6 +286,26 @@ impl Model {
     }
 
     fn predict_vector(&self, x: &SparseVec) -> Prediction {
+        let mut scores = self.raw_scores(x);
+        let mut scale = self.options.confidence_scale;
+        if !self.calibration.is_empty() {
+            for (s, (a, b)) in scores.iter_mut().zip(&self.calibration) {
+                *s = a * *s + b;
+            }
+            scale = 1.0;
+        }
+        let confidences = softmax(&scores, scale);
+        let best =
+            (0..scores.len()).fold(0, |best, i| if scores[i] > scores[best] { i } else { best });
+        Prediction {
+            label: self.labels[best].clone(),
+            confidence: confidences[best],
+            confidences,
+        }
+    }
+
+    /// One-vs-rest decision value of each label.
+    fn raw_scores(&self, x: &SparseVec) -> Vec<f32> {
         let k = self.per_label.len();
         let mut dot = vec![0f32; k];
         let mut norm = vec![0f32; k];
@@ -291,14 +327,7 @@ impl Model {
                 }
             })
             .collect();
-        let confidences = softmax(&scores, self.options.confidence_scale);
-        let best =
-            (0..scores.len()).fold(0, |best, i| if scores[i] > scores[best] { i } else { best });
-        Prediction {
-            label: self.labels[best].clone(),
-            confidence: confidences[best],
-            confidences,
-        }
+        scores
     }
 
     /// Serializes the model: magic bytes, format version, then a postcard body.
@@ -328,6 +357,7 @@ impl Model {
         let k = model.labels.len();
         let n = model.vocabulary.len();
         let consistent = model.per_label.len() == k
+            && (model.calibration.is_empty() || model.calibration.len() == k)
             && model.vocabulary.idf.len() == n
             && model
                 .per_label
@@ -352,6 +382,96 @@ impl Model {
         let bytes = std::fs::read(path).map_err(|e| TextError::io(path, e))?;
         Model::from_bytes(&bytes)
     }
+}
+
+/// Per-label Platt sigmoids fitted on decision values that each training document got from
+/// a model trained without it (inner stratified folds), so the fit sees honest scores.
+fn calibrate(
+    interned: &InternedDocs,
+    train: &[usize],
+    labels: &[&str],
+    names: &[String],
+    options: &TrainOptions,
+) -> Result<Vec<(f32, f32)>, TextError> {
+    let folds = options.calibration_folds;
+    let inner_of = stratified_folds(labels, folds, options.seed ^ 0x5eed);
+    let inner_options = TrainOptions {
+        calibration_folds: 0,
+        ..options.clone()
+    };
+    let k = names.len();
+    let mut held_out_scores: Vec<Vec<f32>> = vec![Vec::new(); train.len()];
+    for fold in 0..folds {
+        let part: Vec<usize> = (0..train.len()).filter(|&i| inner_of[i] != fold).collect();
+        let docs: Vec<usize> = part.iter().map(|&i| train[i]).collect();
+        let part_labels: Vec<&str> = part.iter().map(|&i| labels[i]).collect();
+        let (model, map) = Model::train_interned(interned, &docs, &part_labels, &inner_options)?;
+        for i in (0..train.len()).filter(|&i| inner_of[i] == fold) {
+            let x = model
+                .vocabulary
+                .transform_interned(&interned.docs[train[i]], &map);
+            let raw = model.raw_scores(&x);
+            // An inner model may lack a label: its score then counts as very negative.
+            held_out_scores[i] = names
+                .iter()
+                .map(|n| {
+                    model
+                        .labels
+                        .iter()
+                        .position(|m| m == n)
+                        .map_or(-10.0, |j| raw[j])
+                })
+                .collect();
+        }
+    }
+    Ok((0..k)
+        .map(|l| {
+            let points: Vec<(f32, bool)> = held_out_scores
+                .iter()
+                .zip(labels)
+                .map(|(s, y)| (s[l], *y == names[l]))
+                .collect();
+            fit_sigmoid(&points)
+        })
+        .collect())
+}
+
+/// Platt's sigmoid fit by Newton's method on the cross-entropy, with his smoothed targets
+/// ((n₊ + 1) / (n₊ + 2) and 1 / (n₋ + 2)) so a separable label does not push a to infinity.
+/// Returns (a, b) with log-odds = a · score + b.
+fn fit_sigmoid(points: &[(f32, bool)]) -> (f32, f32) {
+    let positives = points.iter().filter(|p| p.1).count() as f64;
+    let negatives = points.len() as f64 - positives;
+    let hi = (positives + 1.0) / (positives + 2.0);
+    let lo = 1.0 / (negatives + 2.0);
+    let (mut a, mut b) = (1.0f64, ((positives + 1.0) / (negatives + 1.0)).ln());
+    for _ in 0..100 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+        for &(s, y) in points {
+            let s = s as f64;
+            let t = if y { hi } else { lo };
+            let p = 1.0 / (1.0 + (-(a * s + b)).exp());
+            let d = p - t;
+            let w = p * (1.0 - p);
+            ga += d * s;
+            gb += d;
+            haa += w * s * s;
+            hab += w * s;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-12 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if da.abs() < 1e-7 && db.abs() < 1e-7 {
+            break;
+        }
+    }
+    (a as f32, b as f32)
 }
 
 /// Naive-Bayes log-count ratio of each feature for one label, over binarized features:

@@ -191,6 +191,41 @@ fn train_predict_round_trip() {
 }
 
 #[test]
+fn calibrated_model_predicts_and_survives_save_and_load() {
+    let options = TrainOptions {
+        calibration_folds: 3,
+        ..small_options()
+    };
+    let model = Model::train(&texts(), &labels(), &options).unwrap();
+    let uncalibrated = Model::train(&texts(), &labels(), &small_options()).unwrap();
+    assert_ne!(model, uncalibrated, "calibration changes the model");
+    let text = "路口的红绿灯又坏了，车辆和行人抢道，请尽快维修。";
+    let prediction = model.predict(text);
+    assert_eq!(prediction.label, "道路", "{prediction:?}");
+    assert!((prediction.confidences.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    let path = temp_dir("calibrated").join("model.bin");
+    model.save(&path).unwrap();
+    let loaded = Model::load(&path).unwrap();
+    assert_eq!(loaded, model);
+    assert_eq!(loaded.predict(text), prediction);
+    // One label with a single document: the inner fold holding it leaves only one label
+    // to train on, so calibration is skipped and training still succeeds.
+    let mut few_texts: Vec<&str> = Vec::new();
+    let mut few_labels: Vec<&str> = Vec::new();
+    for (label, text) in MESSAGES {
+        let wanted = if *label == "道路" { 5 } else { 1 };
+        if few_labels.iter().filter(|l| *l == label).count() < wanted && *label != "教育" {
+            few_texts.push(text);
+            few_labels.push(label);
+        }
+    }
+    assert_eq!(few_labels.len(), 6);
+    let few = Model::train(&few_texts, &few_labels, &options).unwrap();
+    assert_eq!(few.labels(), ["环境", "道路"]);
+    assert_eq!(few.predict(few_texts[0]).label, few_labels[0]);
+}
+
+#[test]
 fn training_is_deterministic_and_survives_save_and_load() {
     let options = small_options();
     let first = Model::train(&texts(), &labels(), &options).unwrap();
