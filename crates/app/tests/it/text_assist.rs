@@ -418,7 +418,8 @@ async fn retrain_from_the_command_line() {
 /// The daily run: one instance claims the day, a second one trains nothing.
 #[tokio::test]
 async fn the_daily_run_trains_once_per_day() {
-    let app = spawn().await;
+    // A few hundred handled items of the demo history to learn from.
+    let app = TestApp::spawn_demo_with(|c| c.demo_history = 300).await;
     let o = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
     let first = yidu_opinions::assist::models::scheduled(&o, "2026-11-29")
         .await
@@ -428,6 +429,40 @@ async fn the_daily_run_trains_once_per_day() {
         .await
         .unwrap();
     assert!(second.is_none());
+    let trained = |reports: &[yidu_opinions::assist::models::TrainReport]| {
+        reports.iter().filter(|r| r.model_id.is_some()).count()
+    };
+    assert!(trained(&first.unwrap()) >= 1, "the first day trains");
+
+    // After a restart, nothing new handled: the next day trains nothing.
+    let restarted = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
+    let quiet = yidu_opinions::assist::models::scheduled(&restarted, "2026-11-30")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(trained(&quiet), 0, "{quiet:?}");
+
+    // A stored model in an older format (as after an upgrade) is replaced the next day.
+    let rows = sqlx::query("SELECT id, bytes FROM text_models")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    for r in &rows {
+        let mut bytes: Vec<u8> = r.get(1);
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        sqlx::query("UPDATE text_models SET bytes = $1 WHERE id = $2")
+            .bind(bytes)
+            .bind(r.get::<i64, _>(0))
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+    }
+    let upgraded = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
+    let replaced = yidu_opinions::assist::models::scheduled(&upgraded, "2026-12-01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(trained(&replaced), rows.len(), "{replaced:?}");
 }
 
 /// The retraining minimums and the pre-selection threshold are the deployment's settings.

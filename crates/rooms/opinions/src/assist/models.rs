@@ -248,8 +248,8 @@ async fn counts(o: &Opinions, kind: Kind) -> AppResult<(i64, i64)> {
 }
 
 /// The scheduled run: claims today's row (one instance wins), then retrains each kind
-/// with at least `text_retrain_min_new` newly handled items. None when another instance has
-/// the day.
+/// with at least `text_retrain_min_new` newly handled items, or whose stored model this
+/// version cannot read. None when another instance has the day.
 pub async fn scheduled(o: &Opinions, day: &str) -> AppResult<Option<Vec<TrainReport>>> {
     let claimed = sqlx::query(
         "INSERT INTO text_train_runs (day, claimed_at) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING",
@@ -262,10 +262,21 @@ pub async fn scheduled(o: &Opinions, day: &str) -> AppResult<Option<Vec<TrainRep
     if claimed == 0 {
         return Ok(None);
     }
+    // Load what can be loaded first: a stored model this version cannot read (one saved
+    // in an older format) stays unloaded, and is replaced today rather than after the next
+    // `text_retrain_min_new` items, so suggestions do not stop on an upgrade.
+    refresh(o, true).await?;
     let mut out = Vec::new();
     for kind in Kind::ALL {
         let (handled, modelled) = counts(o, kind).await?;
-        if handled - modelled >= o.config.assist.retrain_min_new {
+        let unreadable = modelled > 0
+            && o.assist
+                .models
+                .read()
+                .expect("models lock")
+                .get(kind)
+                .is_none();
+        if unreadable || handled - modelled >= o.config.assist.retrain_min_new {
             out.push(train_kind(o, kind, &Actor::system("text-retrain")).await?);
         }
     }
