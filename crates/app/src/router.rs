@@ -35,6 +35,7 @@ pub fn opinions(db: Db, config: &Config) -> anyhow::Result<yidu_opinions::Opinio
             std::time::Duration::from_millis(config.opinions.route_cache_ms),
         )),
         assist: yidu_opinions::assist::TextAssist::new(),
+        search: yidu_opinions::service::search_build::IndexState::new(),
     })
 }
 

@@ -59,6 +59,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_classes"),
     migration!(10, "0010_text_assist"),
     migration!(12, "0012_cockpit_clustered"),
+    migration!(13, "0013_search_scope"),
 ];
 
 pub fn latest_version() -> i64 {

@@ -159,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
             Duration::from_secs(2),
         )),
         assist: yidu_opinions::assist::TextAssist::new(),
+        search: yidu_opinions::service::search_build::IndexState::new(),
     };
     let c = Classes::new(opinions, ClassesConfig::default());
 

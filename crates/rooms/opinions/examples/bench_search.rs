@@ -238,6 +238,10 @@ async fn fill(db: &Db, n: usize, corpus: &Corpus) -> anyhow::Result<()> {
                 text.push_str(&corpus.sentences[*b].text);
                 text.push('。');
             }
+            // The scope tokens the application writes with every item (see search.rs).
+            let town = 2 + i % TOWNSHIPS;
+            let scope = search::scope_tokens(&format!("/1/{town}/"), None, None);
+            tokens.extend(scope.iter().map(String::as_str));
             docs.push((i, tokens.join(" ")));
             rows.push((i, title.text.clone(), text));
         }
@@ -457,6 +461,7 @@ async fn run(url: &str, label: &str, n: usize, corpus: &Corpus) -> anyhow::Resul
             std::time::Duration::from_millis(OpinionsConfig::default().route_cache_ms),
         )),
         assist: yidu_opinions::assist::TextAssist::new(),
+        search: yidu_opinions::service::search_build::IndexState::new(),
     };
     measure(&o, label, &queries(corpus, n)).await?;
     db.close().await;

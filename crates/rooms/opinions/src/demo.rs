@@ -696,7 +696,11 @@ fn marks(rows: usize, cols: usize) -> String {
 async fn insert_batch(o: &Opinions, items: &[Gen]) -> anyhow::Result<usize> {
     let tokens: Vec<String> = items
         .iter()
-        .map(|g| crate::service::search::document_tokens(&o.segmenter, &g.title, &g.body))
+        .map(|g| {
+            let seg = &o.segmenter;
+            let path = &g.region_path;
+            crate::service::search::item_tokens(seg, &g.title, &g.body, path, g.station_id, None)
+        })
         .collect();
     let mut tx = o.db.begin().await?;
     let sql = format!(

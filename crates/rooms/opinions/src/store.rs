@@ -294,6 +294,47 @@ pub async fn file_ids(db: &Db, opinion_id: i64) -> Result<Vec<i64>, sqlx::Error>
     .collect())
 }
 
+/// The photo ids of many items (a queue page), by item, in id order.
+pub async fn photo_ids(
+    db: &Db,
+    opinion_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<i64>>, sqlx::Error> {
+    let mut out: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    if opinion_ids.is_empty() {
+        return Ok(out);
+    }
+    // Ids from the database, not from input: listing them inline is safe.
+    let list: Vec<String> = opinion_ids.iter().map(i64::to_string).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT opinion_id, id FROM opinion_files WHERE opinion_id IN ({}) AND kind = 'photo' ORDER BY id",
+        list.join(", ")
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    for r in &rows {
+        out.entry(r.get(0)).or_default().push(r.get(1));
+    }
+    Ok(out)
+}
+
+/// The names of categories by id.
+pub async fn category_names(
+    db: &Db,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT id, name FROM categories WHERE id IN ({})",
+        list.join(", ")
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 pub struct Event<'a> {
     pub opinion_id: i64,
     pub at: i64,

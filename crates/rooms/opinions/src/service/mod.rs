@@ -11,6 +11,8 @@ pub mod moves;
 pub mod read;
 pub mod routes;
 pub mod search;
+pub mod search_build;
+mod search_queue;
 pub mod submit;
 
 use crate::model::OpinionsConfig;
@@ -34,6 +36,8 @@ pub struct Opinions {
     pub routes: Arc<routes::RouteCache>,
     /// Text assist state: loaded models and the near-duplicate index (see [`crate::assist`]).
     pub assist: Arc<crate::assist::TextAssist>,
+    /// Whether the search index is in this binary's token format (see [`search_build`]).
+    pub search: Arc<search_build::IndexState>,
 }
 
 impl Opinions {

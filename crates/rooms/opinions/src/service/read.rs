@@ -35,6 +35,21 @@ async fn category_name(o: &Opinions, id: Option<i64>) -> AppResult<Option<String
 
 /// The staff view of a row; personal data in full only for the current handler.
 pub async fn view(o: &Opinions, p: &Principal, row: &OpinionRow, now: i64) -> AppResult<Opinion> {
+    let category = category_name(o, row.category_id).await?;
+    let photo_ids = store::file_ids(&o.db, row.id).await?;
+    view_with(o, p, row, now, category, photo_ids).await
+}
+
+/// [`view`] with the category name and photo ids already loaded (a queue page loads
+/// them for all its rows in one query each).
+async fn view_with(
+    o: &Opinions,
+    p: &Principal,
+    row: &OpinionRow,
+    now: i64,
+    category: Option<String>,
+    photo_ids: Vec<i64>,
+) -> AppResult<Opinion> {
     let handler = is_current_handler(p, row);
     let open = |sealed: &str| -> AppResult<Option<String>> {
         if sealed.is_empty() {
@@ -60,7 +75,7 @@ pub async fn view(o: &Opinions, p: &Principal, row: &OpinionRow, now: i64) -> Ap
         title: row.title.clone(),
         body: row.body.clone(),
         category_id: row.category_id,
-        category: category_name(o, row.category_id).await?,
+        category,
         region_id: row.region_id,
         region_path: row.region_path.clone(),
         grid_id: row.grid_id,
@@ -82,7 +97,7 @@ pub async fn view(o: &Opinions, p: &Principal, row: &OpinionRow, now: i64) -> Ap
         reopen_count: row.reopen_count,
         merged_into: row.merged_into,
         converted_kind: (!row.converted_kind.is_empty()).then(|| row.converted_kind.clone()),
-        photo_ids: store::file_ids(&o.db, row.id).await?,
+        photo_ids,
         // Only replies carry attachments: the queue's unreplied rows cost no query.
         attachments: if row.reply_text.is_empty() {
             Vec::new()
@@ -97,6 +112,34 @@ pub async fn view(o: &Opinions, p: &Principal, row: &OpinionRow, now: i64) -> Ap
         metoo: 0,
         assist: None,
     })
+}
+
+/// The staff views of a queue page's rows, with their 同问 counts: category names and
+/// photo ids come in one query each for the whole page, not one per row.
+pub(crate) async fn page_items(
+    o: &Opinions,
+    p: &Principal,
+    rows: &[yidu_db::AnyRow],
+    now: i64,
+) -> AppResult<Vec<Opinion>> {
+    let rows: Vec<OpinionRow> = rows.iter().map(store::from_row).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut category_ids: Vec<i64> = rows.iter().filter_map(|r| r.category_id).collect();
+    category_ids.sort_unstable();
+    category_ids.dedup();
+    let names = store::category_names(&o.db, &category_ids).await?;
+    let mut photos = store::photo_ids(&o.db, &ids).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let category = r.category_id.and_then(|c| names.get(&c).cloned());
+        let photo_ids = photos.remove(&r.id).unwrap_or_default();
+        items.push(view_with(o, p, r, now, category, photo_ids).await?);
+    }
+    let metoo = crate::assist::metoo::metoo_counts(o, &ids).await?;
+    for i in &mut items {
+        i.metoo = metoo.get(&i.id).copied().unwrap_or(0);
+    }
+    Ok(items)
 }
 
 async fn readable(o: &Opinions, p: &Principal, id: i64) -> AppResult<OpinionRow> {
@@ -267,6 +310,10 @@ pub async fn queue(
     f: &QueueFilter,
     q: &PageQuery,
 ) -> AppResult<Page<Opinion>> {
+    let terms = super::search::query_terms(f.q.as_deref().unwrap_or(""));
+    if !terms.is_empty() {
+        return super::search_queue::queue(o, p, f, q, terms).await;
+    }
     let mut conds: Vec<String> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     let mut ints: Vec<i64> = Vec::new();
@@ -307,15 +354,6 @@ pub async fn queue(
             conds.push(format!("{col} = $I{}", ints.len()));
         }
     }
-    let terms = super::search::query_terms(f.q.as_deref().unwrap_or(""));
-    let search = super::search::match_expr(o.db.backend(), &terms).map(|expr| {
-        texts.push(expr);
-        let placeholder = format!("$T{}", texts.len());
-        super::search::source(o.db.backend(), &placeholder)
-    });
-    if let Some(s) = &search {
-        conds.push(s.condition.clone());
-    }
     let now = now_ms();
     if f.overdue == Some(true) {
         ints.push(now);
@@ -324,10 +362,7 @@ pub async fn queue(
             ints.len()
         ));
     }
-    let from = search
-        .as_ref()
-        .map_or("opinions o".to_string(), |s| s.from.clone());
-    let mut body = format!(" FROM {from}");
+    let mut body = " FROM opinions o".to_string();
     if !conds.is_empty() {
         body.push_str(&format!(" WHERE {}", conds.join(" AND ")));
     }
@@ -340,24 +375,10 @@ pub async fn queue(
         body = body.replace(&format!("$T{i}"), &format!("${i}"));
     }
     let n = n_text + ints.len();
-    // A search counts its matches only up to the cap (see search::COUNT_CAP) and lists
-    // them newest first, straight from the index; the plain queue counts everything and
-    // lists the most urgent first.
-    let (count_sql, order) = match &search {
-        Some(s) => (
-            format!(
-                "SELECT COUNT(*) FROM (SELECT 1{body} LIMIT {}) t",
-                super::search::COUNT_CAP + 1
-            ),
-            s.newest_first.to_string(),
-        ),
-        None => (
-            format!("SELECT COUNT(*){body}"),
-            "CASE WHEN o.status IN ('submitted','accepted','assigned','in_progress','escalated') THEN 0 ELSE 1 END, \
-             COALESCE(o.deadline_at, 9223372036854775807), o.created_at DESC"
-                .to_string(),
-        ),
-    };
+    // Most urgent first: open items by deadline, then the newest.
+    let count_sql = format!("SELECT COUNT(*){body}");
+    let order = "CASE WHEN o.status IN ('submitted','accepted','assigned','in_progress','escalated') THEN 0 ELSE 1 END, \
+                 COALESCE(o.deadline_at, 9223372036854775807), o.created_at DESC";
     let mut cq = sqlx::query(&count_sql);
     for t in &texts {
         cq = cq.bind(t.clone());
@@ -366,7 +387,6 @@ pub async fn queue(
         cq = cq.bind(*i);
     }
     let total: i64 = cq.fetch_one(o.db.pool()).await?.get(0);
-    let capped = search.is_some() && total > super::search::COUNT_CAP;
     let list_sql = format!(
         "SELECT {}{body} ORDER BY {order} LIMIT ${} OFFSET ${}",
         store::COLUMNS,
@@ -385,18 +405,6 @@ pub async fn queue(
         .bind(q.offset())
         .fetch_all(o.db.pool())
         .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push(view(o, p, &store::from_row(r), now).await?);
-    }
-    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let metoo = crate::assist::metoo::metoo_counts(o, &ids).await?;
-    for i in &mut items {
-        i.metoo = metoo.get(&i.id).copied().unwrap_or(0);
-    }
-    if capped {
-        Ok(Page::capped(items, super::search::COUNT_CAP, q))
-    } else {
-        Ok(Page::new(items, total, q))
-    }
+    let items = page_items(o, p, &rows, now).await?;
+    Ok(Page::new(items, total, q))
 }

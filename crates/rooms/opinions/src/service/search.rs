@@ -16,6 +16,17 @@
 //!
 //! Tokens keep only letters and digits, so nothing in them means anything to FTS5's query
 //! syntax or to `to_tsquery`: quotes, `*`, `:`, `-`, `&|!` and the like never reach SQL.
+//!
+//! Besides its words, every item is indexed under its *scope tokens* (see
+//! [`scope_tokens`]): each leading prefix of its region path (`/1/4/17/` gives `r1域`,
+//! `r1r4域`, `r1r4r17域`), its station (`s5域`) and its deputy (`d9域`). None of these ever
+//! changes once an item is written (the handling loop changes the unit, never the region,
+//! station or deputy), so a viewer's scope becomes one more term of the match and a
+//! search's count comes from the index alone. A scope token mixes Latin letters and digits
+//! with a Chinese character, and starts with a Latin letter: a query term is never mixed
+//! (a query splits its runs where the script changes) and a prefix term always starts
+//! with a Chinese character, so nothing a user types can match a scope token, and text
+//! tokens that mix scripts are left out of the index so that no text can fake one.
 
 use super::Opinions;
 use yidu_db::{AnyConnection, Backend, Row};
@@ -43,8 +54,16 @@ fn non_han_runs(normalized: &str) -> impl Iterator<Item = &str> {
         .filter(|p| !p.is_empty() && p.chars().count() <= MAX_TOKEN_CHARS)
 }
 
-/// The index tokens of an item: title and body tokenized separately (so that no bigram
-/// spans the two), deduplicated, space-separated.
+/// A token with Chinese and other letters or digits in it ("3号楼"). Queries never ask
+/// for one (they split at every change of script and find "3号楼" as "3" and "号楼"),
+/// and scope tokens are of this kind, so text tokens of this kind stay out of the index.
+fn mixes_scripts(token: &str) -> bool {
+    token.chars().any(is_han) && !token.chars().all(is_han)
+}
+
+/// The index tokens of an item's text: title and body tokenized separately (so that no
+/// bigram spans the two), deduplicated, space-separated. See [`item_tokens`] for all of an
+/// item's tokens.
 pub fn document_tokens(segmenter: &Segmenter, title: &str, body: &str) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut out = String::new();
@@ -54,6 +73,7 @@ pub fn document_tokens(segmenter: &Segmenter, title: &str, body: &str) -> String
         let tokens = words
             .iter()
             .flat_map(|w| clean_pieces(w))
+            .filter(|t| !mixes_scripts(t))
             .chain(non_han_runs(&normalized));
         for t in tokens {
             if seen.insert(t.to_string()) {
@@ -63,6 +83,84 @@ pub fn document_tokens(segmenter: &Segmenter, title: &str, body: &str) -> String
                 out.push_str(t);
             }
         }
+    }
+    out
+}
+
+/// What marks a scope token (see the module documentation).
+const SCOPE_MARK: char = '域';
+
+/// The ids of a region path ("/1/4/17/" → 1, 4, 17), as long as they are well formed:
+/// stops at the first segment that is not a number, and at a missing final slash.
+fn path_ids(path: &str) -> Vec<&str> {
+    let Some(inner) = path.strip_prefix('/') else {
+        return Vec::new();
+    };
+    let mut ids = Vec::new();
+    let mut rest = inner;
+    while let Some((id, tail)) = rest.split_once('/') {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            break;
+        }
+        ids.push(id);
+        rest = tail;
+    }
+    ids
+}
+
+/// The scope token that stands for "region path starts with `path`" (a well-formed path
+/// such as "/1/4/"; None for anything else, which the caller then checks in SQL).
+pub fn region_token(path: &str) -> Option<String> {
+    let ids = path_ids(path);
+    let well_formed =
+        !ids.is_empty() && ids.iter().map(|i| i.len() + 1).sum::<usize>() + 1 == path.len();
+    well_formed.then(|| {
+        let mut t: String = ids.iter().map(|i| format!("r{i}")).collect();
+        t.push(SCOPE_MARK);
+        t
+    })
+}
+
+/// The scope token of a station ('s') or deputy ('d') id (None for an id no row has).
+pub fn id_token(kind: char, id: i64) -> Option<String> {
+    (id > 0).then(|| format!("{kind}{id}{SCOPE_MARK}"))
+}
+
+/// An item's scope tokens: every well-formed leading prefix of its region path, its
+/// station and its deputy.
+pub fn scope_tokens(
+    region_path: &str,
+    station_id: Option<i64>,
+    deputy_id: Option<i64>,
+) -> Vec<String> {
+    let ids = path_ids(region_path);
+    let mut out = Vec::with_capacity(ids.len() + 2);
+    let mut t = String::new();
+    for id in ids {
+        t.push('r');
+        t.push_str(id);
+        out.push(format!("{t}{SCOPE_MARK}"));
+    }
+    out.extend(station_id.and_then(|s| id_token('s', s)));
+    out.extend(deputy_id.and_then(|d| id_token('d', d)));
+    out
+}
+
+/// Everything an item is indexed under: its text's tokens and its scope tokens.
+pub fn item_tokens(
+    segmenter: &Segmenter,
+    title: &str,
+    body: &str,
+    region_path: &str,
+    station_id: Option<i64>,
+    deputy_id: Option<i64>,
+) -> String {
+    let mut out = document_tokens(segmenter, title, body);
+    for t in scope_tokens(region_path, station_id, deputy_id) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&t);
     }
     out
 }
@@ -170,6 +268,9 @@ pub struct Source {
     pub condition: String,
     /// `ORDER BY` expression: the newest match first.
     pub newest_first: &'static str,
+    /// `FROM` clause of the index alone, for a count that needs nothing but the match:
+    /// every index row belongs to an item (items are never deleted).
+    pub index_only: &'static str,
 }
 
 /// The [`Source`] for the match expression bound at `placeholder`. SQLite: CROSS JOIN
@@ -182,11 +283,13 @@ pub fn source(backend: Backend, placeholder: &str) -> Source {
             from: "opinion_search CROSS JOIN opinions o ON o.id = opinion_search.rowid".into(),
             condition: format!("opinion_search MATCH {placeholder}"),
             newest_first: "opinion_search.rowid DESC",
+            index_only: "opinion_search",
         },
         Backend::Postgres => Source {
             from: "opinion_search s JOIN opinions o ON o.id = s.opinion_id".into(),
             condition: format!("s.tsv @@ to_tsquery('simple', {placeholder})"),
             newest_first: "s.opinion_id DESC",
+            index_only: "opinion_search s",
         },
     }
 }
@@ -237,49 +340,82 @@ pub async fn index_batch(
     Ok(())
 }
 
-/// Rebuilds the index of every item from its title and body (after a tokenizer change, or
-/// to index items written before search existed); returns how many items were indexed.
-/// Works page by page, each in its own transaction, so search keeps working meanwhile.
+/// Rebuilds the index of every item from its title, body and scope (after a tokenizer
+/// change, or to index items written before search existed); returns how many items were
+/// indexed. Works page by page, each in its own transaction, so search keeps working
+/// meanwhile. Start-up runs it once per token format through [`super::search_build`].
 pub async fn reindex(o: &Opinions) -> AppResult<usize> {
+    let mut after = 0i64;
+    let mut done = 0usize;
+    while let Some(page) = reindex_page(o, after, None).await? {
+        done += page.items;
+        after = page.last_id;
+    }
+    Ok(done)
+}
+
+/// One page of a rebuild: how many items and the last id.
+pub struct ReindexPage {
+    pub items: usize,
+    pub last_id: i64,
+}
+
+/// Re-tokenizes the (up to) 1,000 items after `after`, replacing their index rows in one
+/// transaction; None when there are no more items. With a claim (the versioned rebuild),
+/// the page's transaction also records the checkpoint, and the page is rolled back and
+/// None returned if the claim was lost to another instance.
+pub async fn reindex_page(
+    o: &Opinions,
+    after: i64,
+    claim: Option<&super::search_build::Claim>,
+) -> AppResult<Option<ReindexPage>> {
     let backend = o.db.backend();
     let key = match backend {
         Backend::Sqlite => "rowid",
         Backend::Postgres => "opinion_id",
     };
-    let mut after = 0i64;
-    let mut done = 0usize;
-    loop {
-        let rows = sqlx::query(
-            "SELECT id, title, body FROM opinions WHERE id > $1 ORDER BY id LIMIT 1000",
-        )
-        .bind(after)
-        .fetch_all(o.db.pool())
-        .await?;
-        let Some(last) = rows.last() else { break };
-        let last: i64 = last.get(0);
-        let docs: Vec<(i64, String)> = rows
-            .iter()
-            .map(|r| {
-                let (title, body): (String, String) = (r.get(1), r.get(2));
-                (r.get(0), document_tokens(&o.segmenter, &title, &body))
-            })
-            .collect();
-        let mut tx = o.db.begin().await?;
-        sqlx::query(&format!(
-            "DELETE FROM opinion_search WHERE {key} > $1 AND {key} <= $2"
-        ))
-        .bind(after)
-        .bind(last)
-        .execute(&mut *tx)
-        .await?;
-        index_batch(&mut tx, backend, &docs)
-            .await
-            .map_err(AppError::from)?;
-        tx.commit().await?;
-        done += docs.len();
-        after = last;
+    let rows = sqlx::query(
+        "SELECT id, title, body, region_path, station_id, deputy_id FROM opinions
+         WHERE id > $1 ORDER BY id LIMIT 1000",
+    )
+    .bind(after)
+    .fetch_all(o.db.pool())
+    .await?;
+    let Some(last) = rows.last() else {
+        return Ok(None);
+    };
+    let last: i64 = last.get(0);
+    let docs: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| {
+            let (title, body, path): (String, String, String) = (r.get(1), r.get(2), r.get(3));
+            let tokens = item_tokens(&o.segmenter, &title, &body, &path, r.get(4), r.get(5));
+            (r.get(0), tokens)
+        })
+        .collect();
+    // Exactly the rows read: an item committed meanwhile inside the id range (PostgreSQL
+    // hands out ids before commit) was indexed by its own transaction and must stay.
+    let ids: Vec<String> = docs.iter().map(|(id, _)| id.to_string()).collect();
+    let mut tx = o.db.begin().await?;
+    sqlx::query(&format!(
+        "DELETE FROM opinion_search WHERE {key} IN ({})",
+        ids.join(", ")
+    ))
+    .execute(&mut *tx)
+    .await?;
+    index_batch(&mut tx, backend, &docs)
+        .await
+        .map_err(AppError::from)?;
+    if let Some(c) = claim {
+        if !super::search_build::checkpoint(&mut tx, c, last).await? {
+            return Ok(None);
+        }
     }
-    Ok(done)
+    tx.commit().await?;
+    Ok(Some(ReindexPage {
+        items: docs.len(),
+        last_id: last,
+    }))
 }
 
 #[cfg(test)]
@@ -329,6 +465,43 @@ mod tests {
             "'路灯' & '灯':*"
         );
         assert_eq!(match_expr(Backend::Sqlite, &[]), None);
+    }
+
+    #[test]
+    fn scope_tokens_are_path_prefixes_station_and_deputy() {
+        assert_eq!(region_token("/1/4/").as_deref(), Some("r1r4域"));
+        for bad in ["", "/", "/1/4", "1/4/", "/1/x/", "/1//", "/1/4/%"] {
+            assert_eq!(region_token(bad), None, "{bad}");
+        }
+        assert_eq!(
+            scope_tokens("/1/4/17/", Some(5), Some(9)),
+            vec!["r1域", "r1r4域", "r1r4r17域", "s5域", "d9域"]
+        );
+        // A malformed segment ends the prefixes: the viewer's LIKE would stop there too.
+        assert_eq!(scope_tokens("/1/x/3/", None, None), vec!["r1域"]);
+        assert_eq!(id_token('s', 0), None);
+    }
+
+    #[test]
+    fn nothing_typed_or_written_is_a_scope_token() {
+        let s = Segmenter::new();
+        let scope = scope_tokens("/1/4/17/", Some(5), Some(9));
+        for q in ["r1", "r1r4", "r1r4域", "s5域 d9域", "域", "r1域r1r4域", "R1R4域"] {
+            for t in query_terms(q) {
+                match &t {
+                    Term::Exact(e) => assert!(!scope.contains(e), "{q}: {e}"),
+                    // Prefix terms start with a Chinese character, scope tokens never do.
+                    Term::Prefix(p) => assert!(p.chars().all(is_han), "{q}: {p}"),
+                }
+            }
+        }
+        let doc = document_tokens(&s, "r1r4域 s5域", "编号r1域，d9域、3号楼");
+        for t in doc.split(' ') {
+            assert!(!scope.iter().any(|x| x == t), "{t} in {doc}");
+            assert!(!mixes_scripts(t), "{t} in {doc}");
+        }
+        let all = item_tokens(&s, "路灯", "", "/1/4/", Some(5), None);
+        assert!(all.ends_with(" r1域 r1r4域 s5域"), "{all}");
     }
 
     #[test]

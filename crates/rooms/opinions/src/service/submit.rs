@@ -232,7 +232,14 @@ pub async fn prepare(
         .map(|p| o.keys.seal(p.as_str()))
         .unwrap_or_default();
     // Tokenized before the write: jieba must not hold up the single writer.
-    let search_tokens = super::search::document_tokens(&o.segmenter, &clean.title, &clean.body);
+    let search_tokens = super::search::item_tokens(
+        &o.segmenter,
+        &clean.title,
+        &clean.body,
+        &routing.region_path,
+        routing.station_id,
+        routing.deputy_id,
+    );
     Ok(Prepared {
         query_hash: query_hash(&tracking_no, &query_code),
         receipt: Receipt {
