@@ -25,6 +25,7 @@ mod registry_matrix;
 mod reply_attachments;
 mod schema;
 mod search;
+mod search_scope;
 mod terminals;
 mod text_assist;
 mod users_import;

@@ -10,7 +10,7 @@ use yidu_opinions::model::{Channel, Submission};
 use yidu_opinions::service::search;
 
 /// Short citizens' messages: (title, body, in the demo's first township?).
-const MESSAGES: &[(&str, &str, bool)] = &[
+pub(crate) const MESSAGES: &[(&str, &str, bool)] = &[
     ("小区门口路灯坏了", "晚上看不清路，老人容易摔倒", true),
     ("路灯不亮", "幸福路上的路燈已經三天不亮了", true),
     ("垃圾清运不及时", "垃圾桶满了好几天没人管", true),
@@ -23,14 +23,14 @@ const MESSAGES: &[(&str, &str, bool)] = &[
     ("公交站台破损", "遮雨棚塌了一半", false),
 ];
 
-struct Places {
+pub(crate) struct Places {
     /// A community or grid in the demo's first township (town1's scope).
-    inside: i64,
+    pub inside: i64,
     /// One in another township.
-    outside: i64,
+    pub outside: i64,
 }
 
-async fn places(app: &TestApp) -> Places {
+pub(crate) async fn places(app: &TestApp) -> Places {
     let s = &app.demo.as_ref().unwrap().summary;
     let town: String = sqlx::query("SELECT path FROM regions WHERE id = $1")
         .bind(s.township_id)
@@ -57,7 +57,7 @@ async fn places(app: &TestApp) -> Places {
 }
 
 /// Submits the messages through the service; returns the ids in order.
-async fn submit_all(app: &TestApp) -> Vec<i64> {
+pub(crate) async fn submit_all(app: &TestApp) -> Vec<i64> {
     let o = yidu_app::router::opinions(app.db.clone(), &app.config).unwrap();
     let p = places(app).await;
     let mut ids = Vec::new();

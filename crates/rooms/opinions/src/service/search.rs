@@ -486,7 +486,15 @@ mod tests {
     fn nothing_typed_or_written_is_a_scope_token() {
         let s = Segmenter::new();
         let scope = scope_tokens("/1/4/17/", Some(5), Some(9));
-        for q in ["r1", "r1r4", "r1r4域", "s5域 d9域", "域", "r1域r1r4域", "R1R4域"] {
+        for q in [
+            "r1",
+            "r1r4",
+            "r1r4域",
+            "s5域 d9域",
+            "域",
+            "r1域r1r4域",
+            "R1R4域",
+        ] {
             for t in query_terms(q) {
                 match &t {
                     Term::Exact(e) => assert!(!scope.contains(e), "{q}: {e}"),
