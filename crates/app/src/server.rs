@@ -58,6 +58,10 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
     let digests = yidu_opinions::service::digest_send::spawn(opinions.clone(), stop_rx.clone());
     // Daily retraining of the category and unit models (one instance per day) and the
     // warm-up of the near-duplicate index; see the opinions room's assist module.
+    // The search index in this binary's token format: rebuilt once, by one instance, when
+    // an older format is found (searches check scope in SQL until then).
+    let search_build =
+        yidu_opinions::service::search_build::spawn(opinions.clone(), stop_rx.clone());
     let assist = yidu_opinions::assist::models::spawn(opinions, stop_rx);
     let state = crate::router::state(db.clone(), &config);
     let app = crate::router::build(state, &config)?;
@@ -77,6 +81,9 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
     let _ = assist.await;
+    // A rebuild in progress stops here: its open page rolls back, and the next instance
+    // to start (or another one, after the lease) resumes from the last checkpoint.
+    search_build.abort();
     if let Some(d) = digests {
         let _ = d.await;
     }
