@@ -213,7 +213,7 @@ struct QueuePage {
     bulk_units: Vec<Choice>,
     can_bulk: bool,
     export_href: String,
-    /// "123", or "10000+" when a search matched more than it counts.
+    /// "123", or "1000+" when a search matched more than it counts.
     total: String,
     page: u32,
     pages: u32,

@@ -298,7 +298,7 @@ pub struct QueueFilter {
     /// Only items past their deadline.
     pub overdue: Option<bool>,
     /// Full-text search in title and body (Chinese however segmented; all terms required).
-    /// Matches are listed newest first and counted up to 10,000 (`total_capped` beyond).
+    /// Matches are listed newest first and counted up to 1,000 (`total_capped` beyond).
     pub q: Option<String>,
 }
 

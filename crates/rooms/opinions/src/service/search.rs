@@ -251,10 +251,11 @@ pub fn condition(backend: Backend, placeholder: &str) -> String {
     }
 }
 
-/// How far a search's total is counted. Past this the queue shows "10000+": counting
-/// every match of a common word in a million items costs far more than the page itself,
-/// and nobody pages through ten thousand hits.
-pub const COUNT_CAP: i64 = 10_000;
+/// How far a search's total is counted. Past this the queue shows "1000+": counting
+/// every match of a common word in a million items costs far more than the page itself
+/// (the count is most of a capped search's time), and nobody pages through fifty pages
+/// of hits; they narrow the search instead.
+pub const COUNT_CAP: i64 = 1_000;
 
 /// Where a search's rows come from when the queue pages through them: the index joined to
 /// the items, walked newest first straight from the index, so a page of a search with
