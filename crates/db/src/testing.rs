@@ -41,6 +41,7 @@ pub async fn fresh_postgres_url(server: &str) -> anyhow::Result<(String, TempGua
                 crate::redact_url(server)
             )
         })?;
+        drop_leftovers_once(&admin).await;
         sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
             .execute(&admin)
             .await?;
@@ -51,6 +52,50 @@ pub async fn fresh_postgres_url(server: &str) -> anyhow::Result<(String, TempGua
         };
         Ok((format!("{base}/{name}"), TempGuard { dir: None }))
     }
+}
+
+/// Test databases are not dropped when a test ends (its pools may still be open), so each
+/// test process first drops those of earlier processes that have exited: the name carries
+/// the creating process's id. Once per process; failures only leave leftovers behind.
+async fn drop_leftovers_once(admin: &sqlx::AnyPool) {
+    use sqlx::Row;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if DONE.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let Ok(rows) = sqlx::query(
+        "SELECT CAST(datname AS TEXT) FROM pg_database WHERE datname LIKE 'yidu\\_test\\_%'",
+    )
+    .fetch_all(admin)
+    .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>(0) else {
+            continue;
+        };
+        if !leftover_of_exited_process(&name) {
+            continue;
+        }
+        // FORCE ends connections an exited process left half-closed (PostgreSQL 13+).
+        let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(admin)
+            .await;
+    }
+}
+
+/// True for `yidu_test_<pid>_<tag>` when no process `<pid>` runs on this machine.
+fn leftover_of_exited_process(name: &str) -> bool {
+    let Some(pid) = name
+        .strip_prefix("yidu_test_")
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// A new SQLite database file in a temporary directory.
@@ -72,5 +117,22 @@ impl Drop for TempGuard {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_databases_of_exited_processes_are_leftovers() {
+        let me = std::process::id();
+        assert!(!super::leftover_of_exited_process(&format!(
+            "yidu_test_{me}_ab12"
+        )));
+        // Process ids are below 2^22 on Linux: this one cannot be running.
+        assert!(super::leftover_of_exited_process(
+            "yidu_test_4294967290_ab12"
+        ));
+        assert!(!super::leftover_of_exited_process("yidu_bench_search"));
+        assert!(!super::leftover_of_exited_process("yidu_test_notapid_ab12"));
     }
 }
