@@ -58,6 +58,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_opinions_more"),
     migration!(9, "0009_classes"),
     migration!(10, "0010_text_assist"),
+    migration!(11, "0011_queue_order"),
     migration!(12, "0012_cockpit_clustered"),
     migration!(13, "0013_search_scope"),
 ];

@@ -21,6 +21,7 @@ mod opinions_citizen;
 mod opinions_handling;
 mod ops;
 mod outbox;
+mod queue_order;
 mod registry_matrix;
 mod reply_attachments;
 mod schema;

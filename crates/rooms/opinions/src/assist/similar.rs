@@ -21,8 +21,6 @@ const REFRESH_EVERY_MS: i64 = 1_000;
 /// Update times within this window of the watermark are read again: a transaction that
 /// committed late with an earlier time is not missed (re-applying a row is harmless).
 const UPDATE_SLACK_MS: i64 = 10_000;
-/// Items older than this are not indexed at start unless still open.
-const RECENT_MS: i64 = 90 * 86_400_000;
 
 #[derive(Default)]
 pub struct DupIndex {
@@ -68,7 +66,20 @@ pub async fn refresh(o: &Opinions, force: bool) -> AppResult<()> {
     if o.assist.dup.refreshing.swap(true, Ordering::AcqRel) {
         return Ok(());
     }
-    let result = fetch(o, loaded, max_id, max_updated, now).await;
+    if !loaded {
+        let result = load(o).await;
+        o.assist.dup.refreshing.store(false, Ordering::Release);
+        let (index, max_id, max_updated) = result?;
+        let mut s = o.assist.dup.state.write().expect("dup lock");
+        *s = State {
+            index: Some(index),
+            max_id,
+            max_updated,
+            refreshed_at: now,
+        };
+        return Ok(());
+    }
+    let result = fetch(o, max_id, max_updated).await;
     o.assist.dup.refreshing.store(false, Ordering::Release);
     let rows = result?;
     let mut s = o.assist.dup.state.write().expect("dup lock");
@@ -106,47 +117,67 @@ struct Fetched {
     text: String,
 }
 
-async fn fetch(
-    o: &Opinions,
-    loaded: bool,
-    max_id: i64,
-    max_updated: i64,
-    now: i64,
-) -> AppResult<Vec<Fetched>> {
+fn fetched(r: &yidu_db::AnyRow) -> Fetched {
+    let title: String = r.get(5);
+    let body: String = r.get(6);
+    Fetched {
+        id: r.get(0),
+        updated_at: r.get(1),
+        status: r.get(2),
+        area: area_key(r.get(3), r.get(4)),
+        text: text_of(&title, &body),
+    }
+}
+
+/// Items new or changed since the watermarks.
+async fn fetch(o: &Opinions, max_id: i64, max_updated: i64) -> AppResult<Vec<Fetched>> {
+    let rows = sqlx::query(
+        "SELECT id, updated_at, status, region_id, grid_id, title, body FROM opinions WHERE id > $1 OR updated_at >= $2",
+    )
+    .bind(max_id)
+    .bind(max_updated - UPDATE_SLACK_MS)
+    .fetch_all(o.db.pool())
+    .await?;
+    Ok(rows.iter().map(fetched).collect())
+}
+
+/// Open items read per query when the index is first built.
+const LOAD_PAGE: i64 = 2_000;
+
+/// The index of every open item, with the watermarks it is current to. Only open items
+/// are indexed (closed ones are never returned), and they are read a page at a time by
+/// id, so building it holds one page of texts at once, not every open (or every recent)
+/// item's text: at a million items that difference stayed in the process as hundreds of MB.
+/// The watermarks are read first, so that anything written meanwhile is read again by
+/// the next refresh (re-applying a row is harmless).
+async fn load(o: &Opinions) -> AppResult<(NearDupIndex, i64, i64)> {
+    let marks = sqlx::query("SELECT MAX(id), MAX(updated_at) FROM opinions")
+        .fetch_one(o.db.pool())
+        .await?;
+    let max_id: i64 = marks.get::<Option<i64>, _>(0).unwrap_or(0);
+    let max_updated: i64 = marks.get::<Option<i64>, _>(1).unwrap_or(0);
     let open: Vec<String> = Status::ALL
         .iter()
         .filter(|s| s.is_open())
         .map(|s| format!("'{}'", s.as_str()))
         .collect();
-    let sql = if loaded {
-        "SELECT id, updated_at, status, region_id, grid_id, title, body FROM opinions WHERE id > $1 OR updated_at >= $2".to_string()
-    } else {
-        format!(
-            "SELECT id, updated_at, status, region_id, grid_id, title, body FROM opinions WHERE status IN ({}) OR created_at >= $1",
-            open.join(", ")
-        )
-    };
-    let mut q = sqlx::query(&sql);
-    if loaded {
-        q = q.bind(max_id).bind(max_updated - UPDATE_SLACK_MS);
-    } else {
-        q = q.bind(now - RECENT_MS);
+    let sql = format!(
+        "SELECT id, updated_at, status, region_id, grid_id, title, body FROM opinions WHERE status IN ({}) AND id > $1 ORDER BY id LIMIT {LOAD_PAGE}",
+        open.join(", ")
+    );
+    let mut index = NearDupIndex::new(NearDupParams::default());
+    let mut after = 0i64;
+    loop {
+        let rows = sqlx::query(&sql).bind(after).fetch_all(o.db.pool()).await?;
+        for r in rows.iter().map(fetched) {
+            after = after.max(r.id);
+            index.insert(r.id as u64, &r.area, &r.text);
+        }
+        if (rows.len() as i64) < LOAD_PAGE {
+            break;
+        }
     }
-    let rows = q.fetch_all(o.db.pool()).await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let title: String = r.get(5);
-            let body: String = r.get(6);
-            Fetched {
-                id: r.get(0),
-                updated_at: r.get(1),
-                status: r.get(2),
-                area: area_key(r.get(3), r.get(4)),
-                text: text_of(&title, &body),
-            }
-        })
-        .collect())
+    Ok((index, max_id, max_updated))
 }
 
 /// Ids and similarities of the open items most like a text in an area (index only).

@@ -4,10 +4,10 @@
 //! scope like the single-item reads and moves do.
 
 use super::access::{can_read, may_move};
-use super::read::{self, QueueFilter};
+use super::read::QueueFilter;
 use super::Opinions;
 use crate::model::flow::{next, ReopenPolicy};
-use crate::model::{MoveInput, MoveKind, Opinion, Status};
+use crate::model::{MoveInput, MoveKind, Status};
 use crate::store::{self, OpinionRow};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -370,55 +370,95 @@ pub async fn digest(o: &Opinions, p: &Principal) -> AppResult<Digest> {
     digest_at(o, p, now_ms()).await
 }
 
+/// Midnight (China time) starting the day after `ms`'s day, in UTC ms.
+fn china_day_end(ms: i64) -> Option<i64> {
+    let day = yidu_calendar::china_time_ms(ms).ok()?.date().next_day()?;
+    Some(
+        day.midnight()
+            .assume_offset(time::UtcOffset::from_hms(8, 0, 0).ok()?)
+            .unix_timestamp()
+            * 1000,
+    )
+}
+
 /// The digest as it stands at `now` (UTC ms): the scheduled send passes its own time.
+///
+/// Counted in the database and only the listed items read: with many overdue items (a
+/// million-item deployment has tens of thousands) reading every one for the queue page's
+/// digest cost seconds and hundreds of MB. The deadline ranges are those of
+/// [`Opinions::urgency`]: red when due, yellow when due by the end of the next working
+/// day, due today when due by the end of today (China time).
 pub async fn digest_at(o: &Opinions, p: &Principal, now: i64) -> AppResult<Digest> {
-    let sql = format!(
-        "SELECT {} FROM opinions o WHERE (LENGTH($1) >= 0) AND {} AND o.status IN {OPEN_SQL}
-         AND o.deadline_at IS NOT NULL AND o.deadline_at < $2 ORDER BY o.deadline_at, o.id",
-        store::COLUMNS,
+    let horizon = horizon(o, now);
+    // Without a calendar for the next working day nothing is yellow (as in `urgency`).
+    let yellow_ok = yidu_calendar::china_time_ms(now)
+        .and_then(|n| o.calendar.add_working_days(n, 1))
+        .is_ok();
+    let today_end = china_day_end(now).unwrap_or(now).min(horizon);
+    let base = format!(
+        "FROM opinions o WHERE (LENGTH($1) >= 0) AND {} AND o.status IN {OPEN_SQL} AND o.deadline_at IS NOT NULL",
         queue_scope(p)
     );
-    let rows = sqlx::query(&sql)
+    let counts = sqlx::query(&format!(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN o.deadline_at <= $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN o.deadline_at > $2 AND o.deadline_at < $3 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN o.deadline_at > $2 AND o.deadline_at <= $4 THEN 1 ELSE 0 END), 0) AS BIGINT)
+         {base} AND o.deadline_at < $3"
+    ))
+    .bind(p.scope_like())
+    .bind(now)
+    .bind(horizon)
+    .bind(today_end)
+    .fetch_one(o.db.pool())
+    .await?;
+    let mut d = Digest {
+        red: counts.get(0),
+        yellow: if yellow_ok { counts.get(1) } else { 0 },
+        due_today: counts.get(2),
+        ..Digest::default()
+    };
+    // (after, up to inclusive?, list): the three lists, earliest deadline first.
+    let lists = [
+        (i64::MIN, now, true, d.red),
+        (now, horizon, false, d.yellow),
+        (now, today_end, true, d.due_today),
+    ];
+    for (i, (after, until, inclusive, n)) in lists.into_iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let cmp = if inclusive { "<=" } else { "<" };
+        let rows = sqlx::query(&format!(
+            "SELECT o.id, o.tracking_no, o.title, o.status, o.deadline_at {base}
+             AND o.deadline_at > $2 AND o.deadline_at {cmp} $3 ORDER BY o.deadline_at, o.id LIMIT {DIGEST_LIST}"
+        ))
         .bind(p.scope_like())
-        .bind(horizon(o, now))
+        .bind(after)
+        .bind(until)
         .fetch_all(o.db.pool())
         .await?;
-    let today = yidu_calendar::china_time_ms(now).map(|t| t.date()).ok();
-    let mut d = Digest::default();
-    for r in &rows {
-        let row = store::from_row(r);
-        let Some(due) = row.deadline_at else { continue };
-        let urgency = o.urgency(&row, now);
-        let item = DigestItem {
-            id: row.id,
-            tracking_no: row.tracking_no.clone(),
-            title: row.title.clone(),
-            status: row.status,
-            deadline_at: due,
-            deadline_local: format_china(due),
-            urgency: urgency.to_string(),
-        };
-        let due_day = yidu_calendar::china_time_ms(due - 1).map(|t| t.date()).ok();
-        if due_day.is_some() && due_day == today && due > now {
-            d.due_today += 1;
-            if d.due_today_items.len() < DIGEST_LIST {
-                d.due_today_items.push(item.clone());
-            }
-        }
-        match urgency {
-            "red" => {
-                d.red += 1;
-                if d.red_items.len() < DIGEST_LIST {
-                    d.red_items.push(item);
+        let items = rows.iter().map(|r| {
+            let due: i64 = r.get(4);
+            let status: String = r.get(3);
+            DigestItem {
+                id: r.get(0),
+                tracking_no: r.get(1),
+                title: r.get(2),
+                status: Status::parse(&status).unwrap_or(Status::Submitted),
+                deadline_at: due,
+                deadline_local: format_china(due),
+                urgency: match i {
+                    0 => "red",
+                    _ if yellow_ok => "yellow",
+                    _ => "normal",
                 }
+                .to_string(),
             }
-            "yellow" => {
-                d.yellow += 1;
-                if d.yellow_items.len() < DIGEST_LIST {
-                    d.yellow_items.push(item);
-                }
-            }
-            _ => {}
+        });
+        match i {
+            0 => d.red_items = items.collect(),
+            1 => d.yellow_items = items.collect(),
+            _ => d.due_today_items = items.collect(),
         }
     }
     Ok(d)
@@ -579,28 +619,12 @@ fn satisfaction_label(s: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The filtered queue as an .xlsx workbook. Personal data is masked unless the viewer
-/// handles the item, exactly as on screen.
+/// The filtered queue as an .xlsx workbook, in the queue's order (at most
+/// [`MAX_EXPORT_ROWS`] rows). Personal data is masked unless the viewer handles the item,
+/// exactly as on screen. Items are read and written 500 at a time, so only the workbook
+/// itself grows with the export.
 pub async fn export_xlsx(o: &Opinions, p: &Principal, f: &QueueFilter) -> AppResult<Vec<u8>> {
     let names = Names::load(o, p).await?;
-    let mut items: Vec<Opinion> = Vec::new();
-    let mut page = 1;
-    loop {
-        let q = PageQuery {
-            page: Some(page),
-            per_page: Some(500),
-        };
-        let got = read::queue(o, p, f, &q).await?;
-        let n = got.items.len();
-        items.extend(got.items);
-        let all_read = !got.total_capped && items.len() as i64 >= got.total;
-        if n < 500 || items.len() >= MAX_EXPORT_ROWS || all_read {
-            break;
-        }
-        page += 1;
-    }
-    items.truncate(MAX_EXPORT_ROWS);
-
     use rust_xlsxwriter::{Format, Workbook};
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
@@ -628,29 +652,34 @@ pub async fn export_xlsx(o: &Opinions, p: &Principal, f: &QueueFilter) -> AppRes
         ws.write_string_with_format(0, c as u16, *h, &bold)
             .map_err(xl)?;
     }
-    for (i, it) in items.iter().enumerate() {
-        let r = (i + 1) as u32;
-        let cells = [
-            it.tracking_no.clone(),
-            status_label(it.status),
-            it.title.clone(),
-            it.category.clone().unwrap_or_default(),
-            names.region(it.region_id),
-            names.station(it.station_id),
-            names.deputy(it.deputy_id),
-            names.unit(it.unit_id),
-            format_china(it.created_at),
-            it.deadline_at.map(format_china).unwrap_or_default(),
-            urgency_label(&it.urgency).to_string(),
-            it.reply_text.clone(),
-            satisfaction_label(it.satisfaction.as_deref()),
-            it.citizen_name.clone().unwrap_or_default(),
-            it.citizen_phone.clone().unwrap_or_default(),
-        ];
-        for (c, v) in cells.iter().enumerate() {
-            ws.write_string(r, c as u16, v).map_err(xl)?;
+    let mut r = 0u32;
+    super::queue::for_each_chunk(o, p, f, 500, MAX_EXPORT_ROWS, |items| {
+        for it in items {
+            r += 1;
+            let cells = [
+                it.tracking_no,
+                status_label(it.status),
+                it.title,
+                it.category.unwrap_or_default(),
+                names.region(it.region_id),
+                names.station(it.station_id),
+                names.deputy(it.deputy_id),
+                names.unit(it.unit_id),
+                format_china(it.created_at),
+                it.deadline_at.map(format_china).unwrap_or_default(),
+                urgency_label(&it.urgency).to_string(),
+                it.reply_text,
+                satisfaction_label(it.satisfaction.as_deref()),
+                it.citizen_name.unwrap_or_default(),
+                it.citizen_phone.unwrap_or_default(),
+            ];
+            for (c, v) in cells.iter().enumerate() {
+                ws.write_string(r, c as u16, v).map_err(xl)?;
+            }
         }
-    }
+        Ok(())
+    })
+    .await?;
     ws.set_column_width(2, 40).map_err(xl)?;
     ws.set_column_width(11, 40).map_err(xl)?;
     ws.set_freeze_panes(1, 0).map_err(xl)?;

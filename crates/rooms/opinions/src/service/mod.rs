@@ -8,6 +8,7 @@ pub mod digest_send;
 pub mod feed;
 pub mod handling;
 pub mod moves;
+pub mod queue;
 pub mod read;
 pub mod routes;
 pub mod search;

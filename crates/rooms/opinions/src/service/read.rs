@@ -1,15 +1,14 @@
 //! Reading opinions: one item for staff (masked unless the viewer handles it), the
-//! citizen's view by tracking number and query code, and the scoped queues.
+//! citizen's view by tracking number and query code; the scoped queues are in [`super::queue`].
 
 use super::access::{can_read, is_current_handler};
 use super::moves::code_matches;
 use super::Opinions;
 use crate::model::{AttachmentInfo, CitizenView, Opinion, TimelineEvent};
 use crate::store::{self, OpinionRow};
-use serde::Deserialize;
 use yidu_db::Row;
 use yidu_kernel::clock::{format_china, now_ms};
-use yidu_kernel::{AppError, AppResult, Page, PageQuery, Principal, Role};
+use yidu_kernel::{AppError, AppResult, Principal};
 
 fn role_label(role: &str) -> &'static str {
     match role {
@@ -287,124 +286,4 @@ pub async fn track(o: &Opinions, tracking_no: &str, query_code: &str) -> AppResu
     })
 }
 
-#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
-pub struct QueueFilter {
-    pub status: Option<String>,
-    pub region_id: Option<i64>,
-    pub station_id: Option<i64>,
-    pub deputy_id: Option<i64>,
-    pub unit_id: Option<i64>,
-    pub category_id: Option<i64>,
-    /// Only items past their deadline.
-    pub overdue: Option<bool>,
-    /// Full-text search in title and body (Chinese however segmented; all terms required).
-    /// Matches are listed newest first and counted up to 1,000 (`total_capped` beyond).
-    pub q: Option<String>,
-}
-
-/// The items within the viewer's scope, most urgent first (open items by deadline,
-/// then the newest).
-pub async fn queue(
-    o: &Opinions,
-    p: &Principal,
-    f: &QueueFilter,
-    q: &PageQuery,
-) -> AppResult<Page<Opinion>> {
-    let terms = super::search::query_terms(f.q.as_deref().unwrap_or(""));
-    if !terms.is_empty() {
-        return super::search_queue::queue(o, p, f, q, terms).await;
-    }
-    let mut conds: Vec<String> = Vec::new();
-    let mut texts: Vec<String> = Vec::new();
-    let mut ints: Vec<i64> = Vec::new();
-    // Placeholders are numbered in order: all text binds first, then all integers.
-    let scope = match p.role {
-        Role::Admin => None,
-        Role::Office | Role::Township => {
-            texts.push(p.scope_like());
-            Some(format!("o.region_path LIKE $T{}", texts.len()))
-        }
-        Role::Station => Some(format!("o.station_id = {}", p.scope_id.unwrap_or(-1))),
-        Role::Deputy => Some(format!("o.deputy_id = {}", p.scope_id.unwrap_or(-1))),
-        Role::Department => Some(format!("o.unit_id = {}", p.scope_id.unwrap_or(-1))),
-        Role::Committee => return Err(AppError::Forbidden),
-    };
-    conds.extend(scope);
-    if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
-        let st = crate::model::Status::parse(s)
-            .ok_or_else(|| AppError::field("status", "未知的状态", "unknown status"))?;
-        texts.push(st.as_str().to_string());
-        conds.push(format!("o.status = $T{}", texts.len()));
-    }
-    if let Some(r) = f.region_id {
-        let region = yidu_registry::scope::region_path(&o.db, r)
-            .await?
-            .ok_or_else(|| AppError::field("region_id", "区域不存在", "no such region"))?;
-        texts.push(format!("{}%", region.path));
-        conds.push(format!("o.region_path LIKE $T{}", texts.len()));
-    }
-    for (col, v) in [
-        ("o.station_id", f.station_id),
-        ("o.deputy_id", f.deputy_id),
-        ("o.unit_id", f.unit_id),
-        ("o.category_id", f.category_id),
-    ] {
-        if let Some(v) = v {
-            ints.push(v);
-            conds.push(format!("{col} = $I{}", ints.len()));
-        }
-    }
-    let now = now_ms();
-    if f.overdue == Some(true) {
-        ints.push(now);
-        conds.push(format!(
-            "o.deadline_at < $I{} AND o.status IN ('submitted','accepted','assigned','in_progress','escalated')",
-            ints.len()
-        ));
-    }
-    let mut body = " FROM opinions o".to_string();
-    if !conds.is_empty() {
-        body.push_str(&format!(" WHERE {}", conds.join(" AND ")));
-    }
-    // Number the placeholders: texts are $1..$n, integers follow.
-    let n_text = texts.len();
-    for i in (1..=ints.len()).rev() {
-        body = body.replace(&format!("$I{i}"), &format!("${}", n_text + i));
-    }
-    for i in (1..=n_text).rev() {
-        body = body.replace(&format!("$T{i}"), &format!("${i}"));
-    }
-    let n = n_text + ints.len();
-    // Most urgent first: open items by deadline, then the newest.
-    let count_sql = format!("SELECT COUNT(*){body}");
-    let order = "CASE WHEN o.status IN ('submitted','accepted','assigned','in_progress','escalated') THEN 0 ELSE 1 END, \
-                 COALESCE(o.deadline_at, 9223372036854775807), o.created_at DESC";
-    let mut cq = sqlx::query(&count_sql);
-    for t in &texts {
-        cq = cq.bind(t.clone());
-    }
-    for i in &ints {
-        cq = cq.bind(*i);
-    }
-    let total: i64 = cq.fetch_one(o.db.pool()).await?.get(0);
-    let list_sql = format!(
-        "SELECT {}{body} ORDER BY {order} LIMIT ${} OFFSET ${}",
-        store::COLUMNS,
-        n + 1,
-        n + 2
-    );
-    let mut lq = sqlx::query(&list_sql);
-    for t in &texts {
-        lq = lq.bind(t.clone());
-    }
-    for i in &ints {
-        lq = lq.bind(*i);
-    }
-    let rows = lq
-        .bind(q.limit())
-        .bind(q.offset())
-        .fetch_all(o.db.pool())
-        .await?;
-    let items = page_items(o, p, &rows, now).await?;
-    Ok(Page::new(items, total, q))
-}
+pub use super::queue::{queue, QueueFilter};
