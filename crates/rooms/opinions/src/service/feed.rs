@@ -9,6 +9,7 @@ use super::Opinions;
 use crate::model::Status;
 use crate::store::{self, OpinionRow};
 use serde::Serialize;
+use yidu_db::Row;
 use yidu_kernel::{AppResult, Principal};
 
 /// Open states, as SQL text.
@@ -52,21 +53,50 @@ const LIVE_SQL: &str = "o.status NOT IN ('merged','rejected','converted')";
 /// The district's items to cluster: every open item plus those that arrived since `since`
 /// (UTC ms), oldest first (by id, the order they arrived in).
 pub async fn window(o: &Opinions, district_id: i64, since: i64) -> AppResult<Vec<FeedItem>> {
+    // Only the columns a FeedItem keeps, a page at a time: a million-item district has
+    // hundreds of thousands of items in the window, and reading them all as full rows in
+    // one result held over a GB at once.
     let sql = format!(
-        "SELECT {} FROM opinions o WHERE o.district_id = $1 AND {LIVE_SQL}
-           AND (o.created_at >= $2 OR o.status IN {OPEN_SQL}) ORDER BY o.id",
-        store::COLUMNS
+        "SELECT o.id, o.tracking_no, o.district_id, o.region_path, o.grid_id, o.title, o.body,
+                o.status, o.unit_id, o.created_at
+           FROM opinions o WHERE o.district_id = $1 AND {LIVE_SQL}
+           AND (o.created_at >= $2 OR o.status IN {OPEN_SQL}) AND o.id > $3 ORDER BY o.id LIMIT {WINDOW_PAGE}"
     );
-    let rows = sqlx::query(&sql)
-        .bind(district_id)
-        .bind(since)
-        .fetch_all(o.db.pool())
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| FeedItem::of(&store::from_row(r)))
-        .collect())
+    let mut out = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let rows = sqlx::query(&sql)
+            .bind(district_id)
+            .bind(since)
+            .bind(after)
+            .fetch_all(o.db.pool())
+            .await?;
+        for r in &rows {
+            let status: String = r.get(7);
+            let item = FeedItem {
+                id: r.get(0),
+                tracking_no: r.get(1),
+                district_id: r.get(2),
+                region_path: r.get(3),
+                grid_id: r.get(4),
+                title: r.get(5),
+                body: r.get(6),
+                status: Status::parse(&status).unwrap_or(Status::Submitted),
+                unit_id: r.get(8),
+                created_at: r.get(9),
+            };
+            after = item.id;
+            out.push(item);
+        }
+        if (rows.len() as i64) < WINDOW_PAGE {
+            break;
+        }
+    }
+    Ok(out)
 }
+
+/// Rows read per query by [`window`].
+const WINDOW_PAGE: i64 = 5_000;
 
 /// Items with an id above `after_id`, oldest first, at most `limit` (for the worker that
 /// assigns new items as they arrive without touching intake).
