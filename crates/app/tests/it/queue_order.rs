@@ -8,8 +8,8 @@ use crate::helpers::TestApp;
 use yidu_db::{Backend, Row};
 use yidu_kernel::PageQuery;
 use yidu_opinions::model::{Channel, Submission};
+use yidu_opinions::service::queue::QUEUE_COUNT_CAP as COUNT_CAP;
 use yidu_opinions::service::read::{self, QueueFilter};
-use yidu_opinions::service::search::COUNT_CAP;
 
 fn demo(app: &TestApp) -> &yidu_registry::demo::DemoSummary {
     &app.demo.as_ref().unwrap().summary

@@ -11,11 +11,12 @@
 //!    (`opinions_queue_closed`).
 //!
 //! A page reads only the rows it shows plus its offset within its segment. The total is
-//! counted segment after segment up to [`search::COUNT_CAP`] rows in all, like a search:
+//! counted segment after segment up to [`QUEUE_COUNT_CAP`] rows in all, like a search:
 //! exact up to 10,000 items (the open items of most scopes), beyond that a lower bound
 //! shown as "10000+" (counting the 99,000 open items of the million-item benchmark alone
-//! took 0.5 s). A search (`q`) keeps its own path: matches newest first straight from the
-//! text index, counted up to the same cap.
+//! took 0.5 s). A search (`q`) takes its own path (`search_queue`): matches newest first
+//! straight from the text index, scope as index terms, counted up to `search::COUNT_CAP`;
+//! the export of a search goes through the plan below with the scope in SQL.
 //!
 //! SQLite has no statistics here and prefers an index that matches a condition (e.g.
 //! `opinions_status_deadline` for the open statuses, `opinions_station` for a station)
@@ -24,6 +25,10 @@
 //! [`SORT_MAX`] rows in it, which are cheaper to find by the filter's index and sort.
 
 use super::search::{self, COUNT_CAP};
+
+/// How far the plain queue counts before it shows a lower bound ("10000+"): the open items
+/// of most scopes are counted exactly. Searches count less (`search::COUNT_CAP`).
+pub const QUEUE_COUNT_CAP: i64 = 10_000;
 use super::Opinions;
 use crate::model::Opinion;
 use crate::store::{self, OpinionRow};
@@ -224,20 +229,20 @@ impl Plan {
     }
 
     /// The total and whether it is only a lower bound: the segments are counted in
-    /// order until [`COUNT_CAP`] rows in all.
+    /// order until [`QUEUE_COUNT_CAP`] rows in all (a search: [`COUNT_CAP`]).
     async fn total(&self, o: &Opinions) -> AppResult<(i64, bool)> {
         if self.search.is_some() {
             let n = self.count(o, None, Some(COUNT_CAP + 1)).await?;
             return Ok((n.min(COUNT_CAP), n > COUNT_CAP));
         }
-        let mut left = COUNT_CAP + 1;
+        let mut left = QUEUE_COUNT_CAP + 1;
         for s in &self.segments {
             left -= self.count(o, Some(&s.condition()), Some(left)).await?;
             if left == 0 {
-                return Ok((COUNT_CAP, true));
+                return Ok((QUEUE_COUNT_CAP, true));
             }
         }
-        Ok((COUNT_CAP + 1 - left, false))
+        Ok((QUEUE_COUNT_CAP + 1 - left, false))
     }
 
     async fn fetch(
@@ -320,11 +325,15 @@ pub async fn queue(
     f: &QueueFilter,
     q: &PageQuery,
 ) -> AppResult<Page<Opinion>> {
+    let terms = search::query_terms(f.q.as_deref().unwrap_or(""));
+    if !terms.is_empty() {
+        return super::search_queue::queue(o, p, f, q, terms).await;
+    }
     let now = now_ms();
     let plan = Plan::new(o, p, f, now).await?;
     let (total, capped) = plan.total(o).await?;
     let rows = plan.rows(o, q.offset(), q.limit()).await?;
-    let items = views(o, p, &rows, now).await?;
+    let items = super::read::page_items(o, p, &rows, now).await?;
     if capped {
         Ok(Page::capped(items, total, q))
     } else {
@@ -352,29 +361,11 @@ where
         let want = chunk.min((max - done) as i64);
         let rows = plan.rows(o, done as i64, want).await?;
         let n = rows.len();
-        each(views(o, p, &rows, now).await?)?;
+        each(super::read::page_items(o, p, &rows, now).await?)?;
         done += n;
         if (n as i64) < want {
             break;
         }
     }
     Ok(())
-}
-
-async fn views(
-    o: &Opinions,
-    p: &Principal,
-    rows: &[OpinionRow],
-    now: i64,
-) -> AppResult<Vec<Opinion>> {
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        items.push(super::read::view(o, p, r, now).await?);
-    }
-    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let metoo = crate::assist::metoo::metoo_counts(o, &ids).await?;
-    for i in &mut items {
-        i.metoo = metoo.get(&i.id).copied().unwrap_or(0);
-    }
-    Ok(items)
 }

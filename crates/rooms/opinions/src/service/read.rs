@@ -118,10 +118,9 @@ async fn view_with(
 pub(crate) async fn page_items(
     o: &Opinions,
     p: &Principal,
-    rows: &[yidu_db::AnyRow],
+    rows: &[OpinionRow],
     now: i64,
 ) -> AppResult<Vec<Opinion>> {
-    let rows: Vec<OpinionRow> = rows.iter().map(store::from_row).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut category_ids: Vec<i64> = rows.iter().filter_map(|r| r.category_id).collect();
     category_ids.sort_unstable();
@@ -129,7 +128,7 @@ pub(crate) async fn page_items(
     let names = store::category_names(&o.db, &category_ids).await?;
     let mut photos = store::photo_ids(&o.db, &ids).await?;
     let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
+    for r in rows {
         let category = r.category_id.and_then(|c| names.get(&c).cloned());
         let photo_ids = photos.remove(&r.id).unwrap_or_default();
         items.push(view_with(o, p, r, now, category, photo_ids).await?);

@@ -155,11 +155,14 @@ pub(crate) async fn queue(
         n + 1,
         n + 2
     );
-    let rows = bind_all(sqlx::query(&list_sql), &c.binds)
+    let rows: Vec<crate::store::OpinionRow> = bind_all(sqlx::query(&list_sql), &c.binds)
         .bind(q.limit())
         .bind(q.offset())
         .fetch_all(o.db.pool())
-        .await?;
+        .await?
+        .iter()
+        .map(crate::store::from_row)
+        .collect();
     let items = page_items(o, p, &rows, now).await?;
     if total > search::COUNT_CAP {
         Ok(Page::capped(items, search::COUNT_CAP, q))
