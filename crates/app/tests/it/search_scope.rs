@@ -330,3 +330,48 @@ async fn an_old_index_is_rebuilt_once_with_the_same_results() {
     search::reindex(&o).await.unwrap();
     assert_eq!(answers(&third, QUERIES).await, before);
 }
+
+/// The office of the only top-level region searches without a scope term (it would match
+/// every item); once a second top-level region exists, its scope is part of the match again.
+#[tokio::test]
+async fn a_second_top_level_region_keeps_the_office_to_its_own() {
+    let app = TestApp::spawn().await;
+    submit_all(&app).await;
+    let o = yidu_app::router::opinions(app.db.clone(), &app.config).unwrap();
+    let office = app.token("office").await;
+    let admin = app.token("admin").await;
+    let district_path = app.demo.as_ref().unwrap().summary.district_path.clone();
+    assert!(yidu_registry::scope::is_only_root(&app.db, &district_path)
+        .await
+        .unwrap());
+    let everything = found_all(&app, &admin, "路灯").await;
+    assert!(everything.len() >= 2, "{everything:?}");
+    assert_eq!(found_all(&app, &office, "路灯").await, everything);
+
+    // Another district beside it, with one of the items recorded there (and re-indexed).
+    sqlx::query(
+        "INSERT INTO regions (id, parent_id, level, name, path, district_id, retired, created_at, updated_at) \
+         VALUES (990001, NULL, 'district', '邻区', '/990001/', 990001, 0, 0, 0)",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    assert!(!yidu_registry::scope::is_only_root(&app.db, &district_path)
+        .await
+        .unwrap());
+    let moved = *everything.iter().next().unwrap();
+    sqlx::query("UPDATE opinions SET region_path = '/990001/', district_id = 990001 WHERE id = $1")
+        .bind(moved)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    search::reindex(&o).await.unwrap();
+    assert_eq!(found_all(&app, &admin, "路灯").await, everything);
+    let office_sees = found_all(&app, &office, "路灯").await;
+    let mut expected = everything.clone();
+    expected.remove(&moved);
+    assert_eq!(
+        office_sees, expected,
+        "the neighbour's item stays out of the office's search"
+    );
+}

@@ -43,6 +43,15 @@ pub async fn region_path(db: &Db, region_id: i64) -> AppResult<Option<ScopeRegio
     scope_region(db, ScopeKind::Region, region_id).await
 }
 
+/// Whether the region at `path` is the only top-level region, so that everything recorded
+/// lies within it (a district deployment's office): a scope condition on it filters nothing.
+pub async fn is_only_root(db: &Db, path: &str) -> AppResult<bool> {
+    let roots = sqlx::query("SELECT path FROM regions WHERE parent_id IS NULL LIMIT 2")
+        .fetch_all(db.pool())
+        .await?;
+    Ok(roots.len() == 1 && roots[0].get::<String, _>(0) == path)
+}
+
 /// A deputy's name, for greeting the deputy's account.
 pub async fn deputy_name(db: &Db, deputy_id: i64) -> AppResult<Option<String>> {
     let row = sqlx::query("SELECT name FROM deputies WHERE id = $1")
