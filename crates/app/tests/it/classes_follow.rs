@@ -4,8 +4,6 @@
 
 use crate::classes::{class_of, classes, demo, members, post, rebuild, send, world, LIGHT};
 use crate::helpers::{csrf_in, TestApp};
-use axum::body::Body;
-use axum::http::{header, Request};
 use serde_json::{json, Value};
 use yidu_db::Row;
 
@@ -84,34 +82,17 @@ async fn metoo_counts_rank_hot_topics_and_show_in_the_cockpit() {
     assert!(at_noise < at_light, "hottest first");
 }
 
-/// A multipart body from text fields.
-fn multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
-    let boundary = "----yiduFollowBoundary3x9";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
+/// Posts a page form's text fields as multipart, as the citizen's browser does.
 async fn send_form(
-    app: &TestApp,
     b: &crate::helpers::Browser<'_>,
     action: &str,
     fields: &[(&str, &str)],
 ) -> crate::helpers::TestResponse {
-    let (ct, body) = multipart(fields);
-    let cookie = format!("yidu_csrf={}", b.cookie("yidu_csrf").expect("CSRF cookie"));
-    let req = Request::post(action)
-        .header(header::CONTENT_TYPE, ct)
-        .header(header::COOKIE, cookie)
-        .body(Body::from(body))
-        .unwrap();
-    app.request(req).await
+    let parts: Vec<(&str, Option<&str>, &[u8])> = fields
+        .iter()
+        .map(|(name, value)| (*name, None, value.as_bytes()))
+        .collect();
+    b.post_multipart(action, &parts).await
 }
 
 fn value_of(html: &str, name: &str) -> String {
@@ -158,12 +139,12 @@ async fn metoo_without_script() {
 
     // A form with a mistake gets the mistake first (here: a phone without consent).
     let careless: Vec<(&str, &str)> = mine.iter().copied().filter(|f| f.0 != "consent").collect();
-    let r = send_form(&app, &b, &action, &careless).await;
+    let r = send_form(&b, &action, &careless).await;
     assert_eq!(r.status, 422, "{}", r.text());
     assert!(!r.text().contains("same-problem-offer"));
 
     // The first send comes back once with the similar open items: titles and counts only.
-    let step = send_form(&app, &b, &action, &mine).await;
+    let step = send_form(&b, &action, &mine).await;
     assert_eq!(step.status, 200, "{}", step.text());
     let html = step.text();
     assert!(html.contains("id=\"same-problem-offer\""), "{html}");
@@ -226,10 +207,10 @@ async fn metoo_without_script() {
     // Not the same problem after all: the second send files it, once.
     let mut second: Vec<(&str, &str)> = mine.to_vec();
     second.push(("similar_checked", "1"));
-    let ok = send_form(&app, &b, &action, &second).await;
+    let ok = send_form(&b, &action, &second).await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert!(ok.text().contains("tracking-no"), "{}", ok.text());
-    let resent = send_form(&app, &b, &action, &second).await;
+    let resent = send_form(&b, &action, &second).await;
     assert_eq!(resent.status, 200);
     assert_eq!(opinions_count(&app).await, before + 1);
 
@@ -242,7 +223,7 @@ async fn metoo_without_script() {
         ("body", "社区老年人希望学习书法和智能手机使用。"),
         ("consent", "1"),
     ];
-    let r = send_form(&app, &b, &action, &other).await;
+    let r = send_form(&b, &action, &other).await;
     assert!(r.text().contains("tracking-no"), "{}", r.text());
     assert_eq!(opinions_count(&app).await, before + 2);
 }
