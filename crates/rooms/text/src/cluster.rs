@@ -213,6 +213,9 @@ impl Clusterer {
             .max(1e-9);
         weighted.iter_mut().for_each(|t| t.1 /= norm);
         weighted.sort_unstable_by_key(|t| t.0);
+        // The vector is kept for every item: give back the room of the terms cut above (a
+        // long message has hundreds of words and bigrams; 48 are kept).
+        weighted.shrink_to_fit();
         weighted
     }
 
