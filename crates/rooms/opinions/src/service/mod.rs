@@ -2,6 +2,7 @@
 //! item (see [`access`]); citizens act through the tracking number and query code.
 
 pub mod access;
+mod binds;
 pub mod categories;
 pub mod category_edit;
 pub mod digest_send;

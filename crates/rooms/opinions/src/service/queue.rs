@@ -29,6 +29,7 @@ use super::search::{self, COUNT_CAP};
 /// How far the plain queue counts before it shows a lower bound ("10000+"): the open items
 /// of most scopes are counted exactly. Searches count less (`search::COUNT_CAP`).
 pub const QUEUE_COUNT_CAP: i64 = 10_000;
+use super::binds::{bind_all, Bind};
 use super::Opinions;
 use crate::model::Opinion;
 use crate::store::{self, OpinionRow};
@@ -90,11 +91,6 @@ impl Segment {
             Segment::Closed => "opinions_queue_closed",
         }
     }
-}
-
-enum Bind {
-    Text(String),
-    Int(i64),
 }
 
 /// The filtered queue as SQL: conditions with numbered placeholders and their values.
@@ -208,14 +204,7 @@ impl Plan {
         &'q self,
         sql: &'q str,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let mut q = sqlx::query(sql);
-        for b in &self.binds {
-            q = match b {
-                Bind::Text(t) => q.bind(t.clone()),
-                Bind::Int(i) => q.bind(*i),
-            };
-        }
-        q
+        bind_all(sqlx::query(sql), &self.binds)
     }
 
     /// Rows matching `extra`, counted up to `cap` (exactly when `cap` is None).

@@ -8,6 +8,7 @@
 //! count reads the index alone and the page reads exactly its 20 rows. Until the index is
 //! in the current token format ([`search_build::ready`]), scope is checked in SQL as before.
 
+use super::binds::{bind_all, Bind};
 use super::read::{page_items, QueueFilter};
 use super::search::{self, Term};
 use super::{search_build, Opinions};
@@ -15,11 +16,6 @@ use crate::model::Opinion;
 use yidu_db::Row;
 use yidu_kernel::clock::now_ms;
 use yidu_kernel::{AppError, AppResult, Page, PageQuery, Principal, Role};
-
-enum Bind {
-    Text(String),
-    Int(i64),
-}
 
 /// SQL conditions and their binds, numbered as they are added.
 #[derive(Default)]
@@ -38,19 +34,6 @@ impl Conditions {
     fn next(&self) -> usize {
         self.binds.len() + 1
     }
-}
-
-fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    binds: &'q [Bind],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for b in binds {
-        q = match b {
-            Bind::Text(t) => q.bind(t.as_str()),
-            Bind::Int(i) => q.bind(*i),
-        };
-    }
-    q
 }
 
 pub(crate) async fn queue(
