@@ -13,8 +13,9 @@
 //! Very common bigrams ("领导", "小区") make long posting lists; lists longer than
 //! `max_posting` are skipped at query time, which bounds the work per query no matter how
 //! large the index grows. Lists are read rarest first; the longest ones only confirm the
-//! candidates that shorter ones proposed, and hits are counted in a flat table rather than
-//! a general hash map (bench/text/README.md has the measured effect).
+//! candidates that shorter ones proposed; hits are counted in a per-thread array indexed by
+//! slot, and the few candidates' sketches are fetched together before they are compared
+//! (bench/text/README.md has the measured effect).
 
 use std::collections::HashMap;
 
@@ -119,75 +120,57 @@ fn sketch_similarity(a: &[u32], b: &[u32], k: usize) -> f32 {
     }
 }
 
-/// Hits per stored slot during one query: open addressing in a power-of-two table with a
-/// multiplicative hash, much cheaper per entry than a general hash map on this hot path.
-struct HitCounter {
-    slots: Vec<u32>,
-    counts: Vec<u16>,
-    shift: u32,
-    len: usize,
+thread_local! {
+    /// Hit count of every stored slot, all zero between queries: one byte per item for
+    /// each thread that queries (1 MB per million items). Counting by direct indexing
+    /// costs one memory access per posting entry, where a hash table sized per query cost
+    /// a hash, a probe loop and its own allocation, and had to be scanned for the results.
+    static HIT_COUNTS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-const EMPTY: u32 = u32::MAX;
-
-impl HitCounter {
-    /// A table for up to `entries` distinct slots, kept at most half full.
-    fn with_room(entries: usize) -> Self {
-        let size = (entries * 2).next_power_of_two().max(16);
-        HitCounter {
-            slots: vec![EMPTY; size],
-            counts: vec![0; size],
-            shift: 64 - size.trailing_zeros(),
-            len: 0,
-        }
-    }
-
-    fn position(&self, slot: u32) -> usize {
-        let mask = self.slots.len() - 1;
-        let mut i = (u64::from(slot).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
-        while self.slots[i] != slot && self.slots[i] != EMPTY {
-            i = (i + 1) & mask;
-        }
-        i
-    }
-
-    fn add(&mut self, slot: u32) {
-        let i = self.position(slot);
-        if self.slots[i] == EMPTY {
-            self.slots[i] = slot;
-            self.len += 1;
-        }
-        self.counts[i] = self.counts[i].saturating_add(1);
-    }
-
-    /// Counts the slots of a sorted posting list that are already in the table: by binary
-    /// search of each known slot when the list is much longer than the table's contents,
-    /// else by scanning the list.
-    fn add_to_known(&mut self, posting: &[u32]) {
-        let log = usize::BITS - posting.len().leading_zeros();
-        if self.len * log as usize * 2 < posting.len() {
-            for i in 0..self.slots.len() {
-                if self.slots[i] != EMPTY && posting.binary_search(&self.slots[i]).is_ok() {
-                    self.counts[i] = self.counts[i].saturating_add(1);
+/// Counts the hits of each slot over the posting lists: the first `proposing` lists add
+/// every slot they hold that `keep` accepts, the others only add to slots already counted.
+/// Returns the slots that reach `threshold` hits, each once, and leaves `counts` all zero.
+fn count_hits(
+    counts: &mut [u8],
+    lists: &[&[u32]],
+    proposing: usize,
+    threshold: u8,
+    keep: impl Fn(u32) -> bool,
+) -> Vec<u32> {
+    let threshold = threshold.max(1);
+    let mut reached = Vec::new();
+    // Slots counted at least once, to zero them again without walking the lists twice.
+    let mut touched: Vec<u32> = Vec::new();
+    for posting in &lists[..proposing] {
+        for &slot in posting.iter() {
+            if keep(slot) {
+                let count = &mut counts[slot as usize];
+                if *count == 0 {
+                    touched.push(slot);
                 }
-            }
-        } else {
-            for &slot in posting {
-                let i = self.position(slot);
-                if self.slots[i] == slot {
-                    self.counts[i] = self.counts[i].saturating_add(1);
+                *count = count.saturating_add(1);
+                if *count == threshold {
+                    reached.push(slot);
                 }
             }
         }
     }
-
-    fn iter(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
-        self.slots
-            .iter()
-            .zip(&self.counts)
-            .filter(|(&slot, _)| slot != EMPTY)
-            .map(|(&slot, &n)| (slot, n))
+    for posting in &lists[proposing..] {
+        for &slot in posting.iter() {
+            let count = &mut counts[slot as usize];
+            if *count > 0 {
+                *count = count.saturating_add(1);
+                if *count == threshold {
+                    reached.push(slot);
+                }
+            }
+        }
     }
+    for slot in touched {
+        counts[slot as usize] = 0;
+    }
+    reached
 }
 
 impl NearDupIndex {
@@ -289,33 +272,37 @@ impl NearDupIndex {
         // reaches `min_hits` is lost, and the longest lists are never inserted.
         lists.sort_by_key(|posting| posting.len());
         let proposing = lists.len() + 1 - min_hits;
-        // Entries of other areas are dropped first, so that the table is sized by what
-        // remains (with one area in the index, nothing can be dropped).
-        let mut proposed: Vec<u32> = Vec::new();
-        let filter_area = self.area_codes.len() > 1;
-        for posting in &lists[..proposing] {
-            if filter_area {
-                proposed.extend(posting.iter().filter(|&&s| self.areas[s as usize] == area));
-            } else {
-                proposed.extend_from_slice(posting);
+        // Entries of other areas are not counted (with a single area there is nothing to
+        // check): the confirming lists then only add to this area's items.
+        let threshold = min_hits.min(255) as u8;
+        let candidates = HIT_COUNTS.with(|counts| {
+            let mut counts = counts.borrow_mut();
+            if counts.len() < self.ids.len() {
+                counts.resize(self.ids.len(), 0);
             }
-        }
-        let mut hits = HitCounter::with_room(proposed.len());
-        for slot in proposed {
-            hits.add(slot);
-        }
-        for posting in &lists[proposing..] {
-            hits.add_to_known(posting);
-        }
+            if self.area_codes.len() > 1 {
+                let keep = |slot: u32| self.areas[slot as usize] == area;
+                count_hits(&mut counts, &lists, proposing, threshold, keep)
+            } else {
+                count_hits(&mut counts, &lists, proposing, threshold, |_| true)
+            }
+        });
         let k = self.params.sketch_size;
-        let mut matches: Vec<NearDupMatch> = hits
+        // The candidates' sketches lie far apart in a large array, so each comparison would
+        // start with a cache (and often TLB) miss, and the branchy merge keeps the processor
+        // from starting the next one early. A first pass that only reads each candidate's
+        // state and first sketch line issues those loads back to back, so they overlap; the
+        // comparisons then find their data in cache.
+        let mut touched = 0u32;
+        for &slot in &candidates {
+            let s = slot as usize;
+            touched ^= self.sketches[s * k] ^ self.areas[s] ^ u32::from(self.open[s]);
+        }
+        std::hint::black_box(touched);
+        let mut matches: Vec<NearDupMatch> = candidates
             .iter()
-            .filter(|&(slot, n)| {
-                usize::from(n) >= min_hits
-                    && self.open[slot as usize]
-                    && self.areas[slot as usize] == area
-            })
-            .filter_map(|(slot, _)| {
+            .filter(|&&slot| self.open[slot as usize] && self.areas[slot as usize] == area)
+            .filter_map(|&slot| {
                 let stored = &self.sketches[slot as usize * k..(slot as usize + 1) * k];
                 let similarity = sketch_similarity(&sketch, stored, k);
                 (similarity >= self.params.min_similarity).then(|| NearDupMatch {
@@ -362,25 +349,28 @@ mod tests {
     }
 
     #[test]
-    fn hit_counter_counts_known_slots_by_search_and_by_scan_alike() {
-        let long: Vec<u32> = (0..10_000).map(|i| i * 3).collect();
-        let mut by_search = HitCounter::with_room(4);
-        let mut by_scan = HitCounter::with_room(4);
-        for slot in [3, 4, 300, 3] {
-            by_search.add(slot);
-            by_scan.add(slot);
-        }
-        // Few known slots against a long list: binary search; a short list: scan.
-        by_search.add_to_known(&long);
-        for chunk in long.chunks(16) {
-            by_scan.add_to_known(chunk);
-        }
-        let mut a: Vec<(u32, u16)> = by_search.iter().collect();
-        let mut b: Vec<(u32, u16)> = by_scan.iter().collect();
-        a.sort_unstable();
-        b.sort_unstable();
-        assert_eq!(a, [(3, 3), (4, 1), (300, 2)]);
-        assert_eq!(a, b);
+    fn hits_are_counted_once_per_list_and_confirming_lists_add_only_to_known_slots() {
+        let mut counts = vec![0u8; 400];
+        let long: Vec<u32> = (0..130).map(|i| i * 3).collect();
+        let lists: Vec<&[u32]> = vec![&[3, 4], &[3, 300], &long, &[5, 301]];
+        // Two proposing lists: 3 has 2 hits there, 300 and 4 one; the long list confirms 3
+        // and 300 (4 is not in it), and the last list's 5 and 301 were never proposed.
+        let all = |_| true;
+        let mut reached = count_hits(&mut counts, &lists, 2, 2, all);
+        reached.sort_unstable();
+        assert_eq!(reached, [3, 300]);
+        assert!(counts.iter().all(|&c| c == 0), "counts are left at zero");
+        assert_eq!(count_hits(&mut counts, &lists, 2, 3, all), [3]);
+        assert_eq!(
+            count_hits(&mut counts, &lists, 4, 1, all).len(),
+            4 + 130 - 2 + 1
+        );
+        // A slot the filter rejects is neither proposed nor confirmed.
+        assert_eq!(
+            count_hits(&mut counts, &lists, 2, 2, |s| s != 3),
+            [] as [u32; 0]
+        );
+        assert!(counts.iter().all(|&c| c == 0));
     }
 
     #[test]
