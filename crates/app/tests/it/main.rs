@@ -6,6 +6,7 @@ mod audit;
 mod calendar;
 mod categories;
 mod classes;
+mod classes_deadline;
 mod classes_follow;
 mod cli;
 mod cockpit;

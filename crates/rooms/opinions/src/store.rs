@@ -30,6 +30,9 @@ pub struct OpinionRow {
     pub unit_id: Option<i64>,
     pub handler_user_id: Option<i64>,
     pub deadline_at: Option<i64>,
+    /// A deadline someone else holds (a supervised class): while set, every move that
+    /// leaves the item open keeps `deadline_at` at this instead of the usual rule.
+    pub held_deadline_at: Option<i64>,
     pub accepted_at: Option<i64>,
     pub replied_at: Option<i64>,
     pub closed_at: Option<i64>,
@@ -47,7 +50,7 @@ pub const COLUMNS: &str = "o.id, o.tracking_no, o.query_hash, o.channel, o.chann
     o.region_id, o.region_path, o.district_id, o.grid_id, o.category_id, o.title, o.body, o.address, o.latitude,
     o.longitude, o.citizen_name_enc, o.citizen_phone_enc, o.status, o.level, o.unit_id, o.handler_user_id,
     o.deadline_at, o.accepted_at, o.replied_at, o.closed_at, o.reply_text, o.satisfaction, o.rating_comment,
-    o.reopen_count, o.merged_into, o.converted_kind, o.created_at, o.updated_at";
+    o.reopen_count, o.merged_into, o.converted_kind, o.created_at, o.updated_at, o.held_deadline_at";
 
 pub fn from_row(r: &AnyRow) -> OpinionRow {
     let status: String = r.get("status");
@@ -77,6 +80,7 @@ pub fn from_row(r: &AnyRow) -> OpinionRow {
         unit_id: r.get("unit_id"),
         handler_user_id: r.get("handler_user_id"),
         deadline_at: r.get("deadline_at"),
+        held_deadline_at: r.get("held_deadline_at"),
         accepted_at: r.get("accepted_at"),
         replied_at: r.get("replied_at"),
         closed_at: r.get("closed_at"),
@@ -411,7 +415,7 @@ pub async fn update_after_move(
         "UPDATE opinions SET status = $2, level = $3, unit_id = $4, handler_user_id = $5, deadline_at = $6,
             accepted_at = $7, replied_at = $8, closed_at = $9, reply_text = $10, satisfaction = $11,
             rating_comment = $12, reopen_count = $13, merged_into = $14, converted_kind = $15,
-            category_id = $16, updated_at = $17
+            category_id = $16, updated_at = $17, held_deadline_at = $20
          WHERE id = $1 AND status = $18 AND updated_at = $19",
     )
     .bind(o.id)
@@ -430,6 +434,30 @@ pub async fn update_after_move(
     .bind(o.merged_into)
     .bind(&o.converted_kind)
     .bind(o.category_id)
+    .bind(now)
+    .bind(expected.0.as_str())
+    .bind(expected.1)
+    .bind(o.held_deadline_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets the effective and the held deadline of an item, if nobody moved it since it was
+/// read (`expected` is its status and `updated_at` then). Returns false when someone did.
+pub async fn update_deadlines(
+    conn: &mut AnyConnection,
+    o: &OpinionRow,
+    expected: (Status, i64),
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE opinions SET deadline_at = $2, held_deadline_at = $3, updated_at = $4
+         WHERE id = $1 AND status = $5 AND updated_at = $6",
+    )
+    .bind(o.id)
+    .bind(o.deadline_at)
+    .bind(o.held_deadline_at)
     .bind(now)
     .bind(expected.0.as_str())
     .bind(expected.1)

@@ -7,9 +7,11 @@
 //!   handles (assigned to or taken by another unit, answered, finished) stay where they are.
 //!   The office over the item is told, and the class gets one `class.join` audit record.
 //! - An item that leaves it (split off, taken out, or the class dissolved) is no longer
-//!   covered by the class's one reply. If the lead unit holds it, it stays with the unit on
-//!   the deadline it has, and the unit and the office are told to answer it on its own, so
-//!   nobody waits for a class reply that will never reach it.
+//!   covered by the class's one reply, nor held to its deadline: the deadline returns to
+//!   the usual rule for the item's state, counted from now but never later than the class's
+//!   (`yidu_opinions::service::deadline::release`). If the lead unit holds it, it stays with
+//!   the unit, and the unit and the office are told to answer it on its own, so nobody
+//!   waits for a class reply that will never reach it.
 
 use super::supervise::to_lead;
 use super::Classes;
@@ -18,7 +20,7 @@ use crate::store::{self, ClassRow};
 use yidu_audit::{Actor, Entry};
 use yidu_kernel::{AppResult, Principal};
 use yidu_opinions::model::Status;
-use yidu_opinions::service::{feed, moves};
+use yidu_opinions::service::{deadline, feed, moves};
 
 /// A class whose members go to a lead unit: confirmed, supervised, not yet replied.
 fn supervised(row: &ClassRow) -> Option<(i64, i64)> {
@@ -111,7 +113,12 @@ pub async fn left(
         return Ok(Vec::new());
     };
     let mut told = Vec::new();
+    let why = format!("移出督办类案 {}", before.id);
     for item in feed::states(&c.opinions, items).await? {
+        // Before the notice, so the unit reads the item with the deadline it now has.
+        if let Err(e) = deadline::release(&c.opinions, p, client, item.id, &why).await {
+            tracing::warn!(error = %e, item = item.id, "class deadline not released");
+        }
         let held = matches!(item.status, Status::Assigned | Status::InProgress)
             && item.unit_id == Some(unit_id);
         if !held {

@@ -7,7 +7,14 @@
 //! audit record, exactly as if it had been made on the item. Members that cannot move
 //! (finished, with another unit, changed meanwhile) are skipped and named in the answer.
 //! Both moves can be repeated: items already done are skipped, so a second run finishes
-//! what the first could not (and places members that joined later).
+//! what the first could not (and places members that joined later). Supervising again
+//! with other working days changes the class's deadline, and with it the deadline of every
+//! member that carries it.
+//!
+//! The class's deadline is *held* on each member it reaches (`yidu_opinions::service::
+//! deadline`): taking, starting, returning, reassigning or reopening the item keeps it,
+//! until the item leaves the class ([`super::follow::left`]) or the class reply ends the
+//! supervision ([`reply`]).
 
 use super::access::may_reply;
 use super::{bump, readable, Classes};
@@ -18,7 +25,7 @@ use yidu_kernel::clock::now_ms;
 use yidu_kernel::{AppError, AppResult, Principal};
 use yidu_opinions::model::{MoveInput, Status};
 use yidu_opinions::service::feed::{self, FeedItem};
-use yidu_opinions::service::moves;
+use yidu_opinions::service::{deadline as item_deadline, moves};
 
 /// Longest deadline a class may get, in working days.
 pub const MAX_DAYS: u32 = 250;
@@ -140,11 +147,19 @@ pub async fn supervise(
             "the holiday calendar does not cover this deadline yet; an administrator must add the year's notice",
         )
     })?;
+    let was = row
+        .deadline_at
+        .filter(|d| row.reply_state == "supervised" && *d != deadline);
     row.lead_unit_id = Some(unit_id);
     row.deadline_at = Some(deadline);
     row.supervised_at = Some(now);
     row.reply_state = "supervised".into();
-    let summary = format!("lead unit {unit_id}, {days} working days, due {deadline}");
+    let mut summary = format!("lead unit {unit_id}, {days} working days, due {deadline}");
+    if let Some(was) = was {
+        summary.push_str(&format!(
+            " (was due {was}; members' deadlines move with it)"
+        ));
+    }
     save_class(c, p, client, &mut row, "class.supervise", summary).await?;
 
     let note = format!("类案督办：{}（牵头单位统一办理）", row.label);
@@ -155,9 +170,12 @@ pub async fn supervise(
     Ok(out)
 }
 
-/// Brings one member to the lead unit with the class's deadline (accepting it first when
-/// it still waits for that), unless someone already handles it: assigned to or taken by
-/// another unit, answered, finished. What happened goes into `out`.
+/// Brings one member to the lead unit with the class's deadline held on it (accepting it
+/// first when it still waits for that), unless someone already handles it: assigned to or
+/// taken by another unit, answered, finished. A member the lead unit holds already gets
+/// the class's deadline held; one that carries the class's deadline with another unit
+/// (the lead unit returned it and it was reassigned) keeps carrying it, moved to
+/// `deadline`. What happened goes into `out`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn to_lead(
     c: &Classes,
@@ -169,11 +187,25 @@ pub(crate) async fn to_lead(
     note: &str,
     out: &mut FanOut,
 ) {
+    let why = "类案督办期限";
     match item.status {
         Status::Assigned | Status::InProgress if item.unit_id == Some(unit_id) => {
-            out.done.push(item.id);
+            match item_deadline::hold(&c.opinions, p, client, item.id, deadline, why).await {
+                Ok(_) => out.done.push(item.id),
+                Err(e) => out.skipped.push(skipped_err(item, &e)),
+            }
             return;
         }
+        Status::Assigned | Status::InProgress if item.unit_id.is_some() => {
+            let moved =
+                item_deadline::move_held(&c.opinions, p, client, item.id, deadline, why).await;
+            if let Err(e) = moved {
+                tracing::warn!(error = %e, item = item.id, "class deadline not moved");
+            }
+        }
+        _ => {}
+    }
+    match item.status {
         Status::Assigned => {
             out.skipped.push(skipped(
                 item,
@@ -316,5 +348,22 @@ pub async fn reply(
             Some(e) => out.skipped.push(skipped_err(&item, &e)),
         }
     }
+    end_holds(c, client, &row).await?;
     Ok(out)
+}
+
+/// The class reply ends the supervision: no member's deadline is held by the class any
+/// more. A member it answered that the citizen reopens is handled on the usual clock; one
+/// it did not reach (finished, with another unit, returned) goes back to the usual rule
+/// ([`item_deadline::release`]). The system acts: the replying unit may not read members
+/// it does not hold, and the reply itself was checked and audited above.
+async fn end_holds(c: &Classes, client: &str, row: &ClassRow) -> AppResult<()> {
+    let system = Principal::system();
+    let why = format!("类案 {} 已统一答复，督办结束", row.id);
+    for item in member_items(c, row.id).await? {
+        if let Err(e) = item_deadline::release(&c.opinions, &system, client, item.id, &why).await {
+            tracing::warn!(error = %e, item = item.id, "class deadline not released");
+        }
+    }
+    Ok(())
 }

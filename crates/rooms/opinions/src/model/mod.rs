@@ -106,6 +106,9 @@ pub struct Opinion {
     pub citizen_phone: Option<String>,
     pub personal_data_visible: bool,
     pub deadline_at: Option<i64>,
+    /// Set while another room holds the deadline (a supervised class, 类案督办): moves keep
+    /// `deadline_at` at this instead of the usual working days.
+    pub held_deadline_at: Option<i64>,
     /// normal, yellow (one working day left) or red (overdue).
     pub urgency: String,
     pub reply_text: String,

@@ -5,6 +5,7 @@ pub mod access;
 mod binds;
 pub mod categories;
 pub mod category_edit;
+pub mod deadline;
 pub mod digest_send;
 pub mod feed;
 pub mod handling;

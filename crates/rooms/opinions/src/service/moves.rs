@@ -95,8 +95,9 @@ pub async fn apply_with_files(
 }
 
 /// An assignment on someone else's clock: the item's deadline becomes `due_at` instead of
-/// the unit's usual time to take it. A supervised class (类案督办) assigns its members this
-/// way, with the class's one deadline.
+/// the unit's usual time to take it, and stays held there for every later move until the
+/// holder releases it ([`super::deadline`]). A supervised class (类案督办) assigns its
+/// members this way, with the class's one deadline.
 pub async fn assign_due(
     o: &Opinions,
     p: &Principal,
@@ -248,6 +249,9 @@ async fn apply_inner(
             }
             after.unit_id = Some(unit_id);
             after.deadline_at = due_at.or_else(|| o.deadline(now, o.config.take_days));
+            if due_at.is_some() {
+                after.held_deadline_at = due_at;
+            }
             unit_text = format!("交办：{}", before.title);
             notice = Some(Notice {
                 deputy_id: None,
@@ -302,6 +306,7 @@ async fn apply_inner(
         }
         MoveKind::Rate => return Err(AppError::Forbidden),
     }
+    keep_held(&mut after);
     let doer = Doer {
         user_id: p.user_id,
         name: p.display_name.clone(),
@@ -326,6 +331,16 @@ async fn apply_inner(
     )
     .await?;
     Ok(to)
+}
+
+/// A held deadline (a supervised class's, see [`super::deadline`]) outlasts the move: an
+/// item that stays open keeps it, whatever the usual rule would give.
+fn keep_held(after: &mut OpinionRow) {
+    if let Some(held) = after.held_deadline_at {
+        if after.status.is_open() {
+            after.deadline_at = Some(held);
+        }
+    }
 }
 
 /// Who made a move, as the timeline records it.
@@ -567,6 +582,7 @@ pub async fn rate(
         after.reopen_count += 1;
         after.replied_at = None;
         after.deadline_at = o.deadline(now, o.config.reply_days);
+        keep_held(&mut after);
     } else {
         after.closed_at = Some(now);
     }

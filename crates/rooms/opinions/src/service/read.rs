@@ -89,6 +89,7 @@ async fn view_with(
         citizen_phone,
         personal_data_visible: handler,
         deadline_at: row.deadline_at,
+        held_deadline_at: row.held_deadline_at,
         urgency: o.urgency(row, now).to_string(),
         reply_text: row.reply_text.clone(),
         satisfaction: row.satisfaction.map(|s| s.as_str().to_string()),

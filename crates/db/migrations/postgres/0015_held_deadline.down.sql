@@ -1,0 +1,1 @@
+ALTER TABLE opinions DROP COLUMN held_deadline_at;
