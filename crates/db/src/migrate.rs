@@ -61,7 +61,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_queue_order"),
     migration!(12, "0012_cockpit_clustered"),
     migration!(13, "0013_search_scope"),
-    migration!(15, "0015_held_deadline"),
+    migration!(14, "0014_held_deadline"),
 ];
 
 pub fn latest_version() -> i64 {
