@@ -22,8 +22,9 @@ port=$((20000 + RANDOM % 20000))
 base="http://127.0.0.1:$port"
 # Fuzzed requests come from one address: lift the per-client limit so that refusals by the rate
 # limiter (a correct 429) do not hide the operations behind them.
+bash "$root/tests/plain-years.sh" >"$data/plain-years.toml"
 YIDU_DEMO_HISTORY=300 YIDU_SUBMISSIONS_PER_CLIENT_PER_HOUR=1000000 \
-  "$root/target/debug/yidu" serve --demo --data "$data" --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
+  YIDU_HOLIDAYS_FILE="$data/plain-years.toml" "$root/target/debug/yidu" serve --demo --data "$data" --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT

@@ -21,7 +21,8 @@ data="$(mktemp -d)"
 port=$((20000 + RANDOM % 20000))
 export YIDU_BASE_URL="http://127.0.0.1:$port"
 export YIDU_FIXTURES="$here/work"
-YIDU_DEMO_HISTORY=1500 "$root/target/debug/yidu" serve --demo --data "$data" --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
+bash "$root/tests/plain-years.sh" >"$data/plain-years.toml"
+YIDU_HOLIDAYS_FILE="$data/plain-years.toml" YIDU_DEMO_HISTORY=1500 "$root/target/debug/yidu" serve --demo --data "$data" --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT

@@ -1,23 +1,10 @@
 //! The holiday calendar a deployment runs on: the shipped notices plus its own holiday file,
 //! and the warning staff see while a year that deadlines need has no data.
 
-use crate::helpers::TestApp;
+use crate::helpers::{plain_years, TestApp};
 use std::sync::Arc;
 use yidu_app::config::{Config, Overrides};
 use yidu_calendar::Calendar;
-
-/// A holiday file covering `years` with no days off (the mechanism, not real notices).
-fn plain_years(years: &[i32]) -> String {
-    years
-        .iter()
-        .map(|y| {
-            format!(
-                "[[year]]\nyear = {y}\ntitle = \"test {y}\"\npublished = \"{}-11-01\"\n",
-                y - 1
-            )
-        })
-        .collect()
-}
 
 fn this_year() -> i32 {
     yidu_kernel::clock::to_china(yidu_kernel::clock::now_ms()).year()
