@@ -412,3 +412,91 @@ async fn closed_items_past_the_cap_give_a_lower_bound_and_open_ones_stay_exact()
         rows[1]
     );
 }
+
+/// The digest on every queue page counts each kind of due item up to
+/// `PAGE_DIGEST_CAP` ("10000+" past it) and lists the same items as the exact digest;
+/// the digest of the API and the daily notice stay exact.
+#[tokio::test]
+async fn the_page_digest_counts_up_to_its_cap_and_the_daily_digest_stays_exact() {
+    use yidu_opinions::service::handling::{self, PAGE_DIGEST_CAP};
+    let app = TestApp::spawn().await;
+    let now = yidu_kernel::clock::now_ms();
+    let red = submit(&app, "逾期").await;
+    let soon = submit(&app, "临期").await;
+    shape(&app, red, "accepted", Some(5_000), 1_000).await;
+    // Due in ten minutes: yellow (and due today unless midnight falls in between).
+    shape(&app, soon, "accepted", Some(now + 600_000), 2_000).await;
+    copies(&app, red, PAGE_DIGEST_CAP + 4).await;
+    // 60 due soon: more than the 50 listed, so counted, and under the cap, so exactly.
+    copies(&app, soon, 59).await;
+    let o = yidu_app::router::opinions(app.db.clone(), &app.config).unwrap();
+    let p = office(&app);
+
+    let exact = handling::digest(&o, &p).await.unwrap();
+    assert_eq!(exact.red, PAGE_DIGEST_CAP + 5);
+    assert!(!exact.red_capped && !exact.yellow_capped && !exact.due_today_capped);
+    let page = handling::page_digest(&o, &p).await.unwrap();
+    assert_eq!((page.red, page.red_capped), (PAGE_DIGEST_CAP, true));
+    assert_eq!(page.red_shown(), format!("{PAGE_DIGEST_CAP}+"));
+    assert_eq!(
+        (page.yellow, page.yellow_capped),
+        (exact.yellow, false),
+        "under the cap the count is exact"
+    );
+    assert_eq!(
+        (page.due_today, page.due_today_capped),
+        (exact.due_today, false)
+    );
+    if exact.yellow > 0 {
+        // The calendar knows the next working day (else nothing is yellow).
+        assert_eq!(exact.yellow, 60);
+    }
+    let ids = |d: &handling::Digest| -> Vec<Vec<i64>> {
+        [&d.red_items, &d.yellow_items, &d.due_today_items]
+            .iter()
+            .map(|l| l.iter().map(|i| i.id).collect())
+            .collect()
+    };
+    assert_eq!(ids(&page), ids(&exact), "the same items listed");
+    assert_eq!(page.red_items.len(), 50);
+
+    // A scope with few due items: the lists are the counts, exact.
+    let town = yidu_kernel::Principal {
+        role: yidu_kernel::Role::Township,
+        scope_path: "/nowhere/".into(),
+        ..p.clone()
+    };
+    let none = handling::page_digest(&o, &town).await.unwrap();
+    assert!(none.is_empty() && !none.red_capped, "{none:?}");
+
+    // The page shows the lower bound; the API's digest and the daily notice are exact.
+    let b = app.browser();
+    b.login("office").await;
+    let html = b.get("/staff/opinions").await.text();
+    let shown = [
+        format!("逾期 {PAGE_DIGEST_CAP}+"),
+        format!("Overdue {PAGE_DIGEST_CAP}+"),
+    ];
+    assert!(shown.iter().any(|s| html.contains(s)), "capped red count");
+    let token = app.token("office").await;
+    let v = app
+        .get("/api/v1/opinions/digest", Some(&token))
+        .await
+        .json();
+    assert_eq!(v["red"], PAGE_DIGEST_CAP + 5);
+    assert!(v.get("red_capped").is_none(), "not part of the API");
+    let today = yidu_kernel::clock::to_china(now).date();
+    let system = yidu_kernel::Principal::system();
+    yidu_opinions::service::digest_send::send_daily(&o, &system, today, now)
+        .await
+        .unwrap();
+    let texts: Vec<String> = sqlx::query("SELECT text FROM inbox WHERE kind = 'digest'")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let office_count = format!("逾期 {} 件", PAGE_DIGEST_CAP + 5);
+    assert!(texts.iter().any(|t| t.contains(&office_count)), "{texts:?}");
+}

@@ -14,7 +14,9 @@
 //!     YIDU_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p yidu-opinions --example bench_search
 //!
 //! `YIDU_BENCH_ITEMS` changes the size (default 1,000,000). The PostgreSQL database is a
-//! fresh one, dropped at the end.
+//! fresh one, dropped at the end, unless `YIDU_BENCH_PG_KEEP=yidu_bench_NAME` names one
+//! to keep (filled on the first run, reused by the next ones). `YIDU_BENCH_SLOWEST=N`
+//! prints each user's N slowest queries with their totals (for EXPLAIN).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -374,12 +376,24 @@ async fn timed(o: &Opinions, p: &Principal, qs: &[String]) -> anyhow::Result<(Ve
         search_once(o, p, q).await?;
     }
     let mut times = Vec::with_capacity(qs.len());
+    let mut each = Vec::with_capacity(qs.len());
     let mut capped = 0;
     for q in qs {
         let t = Instant::now();
-        let (_, c) = search_once(o, p, q).await?;
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        let (total, c) = search_once(o, p, q).await?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        times.push(ms);
+        each.push((ms, q, total, c));
         capped += usize::from(c);
+    }
+    let slowest: usize = std::env::var("YIDU_BENCH_SLOWEST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    each.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (ms, q, total, c) in each.iter().take(slowest) {
+        let plus = if *c { "+" } else { "" };
+        println!("    {ms:8.2} ms  {total}{plus}  {q}  ({:?})", p.role);
     }
     times.sort_by(f64::total_cmp);
     Ok((times, capped as f64 / qs.len() as f64 * 100.0))
@@ -450,7 +464,19 @@ async fn run(url: &str, label: &str, n: usize, corpus: &Corpus) -> anyhow::Resul
     .await?;
     yidu_db::migrate::run(&db).await?;
     println!("{label}");
-    fill(&db, n, corpus).await?;
+    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM opinions")
+        .fetch_one(db.pool())
+        .await?;
+    if have == 0 {
+        fill(&db, n, corpus).await?;
+    } else {
+        // A kept database (YIDU_BENCH_PG_KEEP) filled by an earlier run.
+        anyhow::ensure!(
+            have as usize == n,
+            "the kept database holds {have} items, not {n}"
+        );
+        println!("  reusing {have} items");
+    }
     let o = Opinions {
         db: db.clone(),
         keys: Arc::new(yidu_privacy::Keyring::generate()),
@@ -466,6 +492,31 @@ async fn run(url: &str, label: &str, n: usize, corpus: &Corpus) -> anyhow::Resul
     measure(&o, label, &queries(corpus, n)).await?;
     db.close().await;
     Ok(())
+}
+
+/// The URL of database `name` on `server` (`YIDU_BENCH_PG_KEEP`), created when missing.
+/// Not named `yidu_test_*`: test runs drop those of exited processes.
+async fn kept_database(server: &str, name: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        name.starts_with("yidu_bench_")
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+        "YIDU_BENCH_PG_KEEP must be a plain name starting with yidu_bench_"
+    );
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(server).await?;
+    let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&admin)
+        .await?
+        .is_some();
+    if !exists {
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await?;
+    }
+    admin.close().await;
+    let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
 }
 
 /// Drops a database made by `fresh_postgres_url` once the benchmark is done with it.
@@ -505,11 +556,21 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .filter(|s| !s.is_empty())
     {
-        // A fresh database on that server, never the one named in the URL.
-        let (pg, _guard) = yidu_db::testing::fresh_postgres_url(&server).await?;
-        let result = run(&pg, "PostgreSQL", n, &corpus).await;
-        drop_database(&server, &pg).await?;
-        result?;
+        if let Some(name) = std::env::var("YIDU_BENCH_PG_KEEP")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            // A named database kept between runs (filled once, then reused), so that
+            // query changes can be measured without a fill of several minutes.
+            let pg = kept_database(&server, &name).await?;
+            run(&pg, "PostgreSQL", n, &corpus).await?;
+        } else {
+            // A fresh database on that server, never the one named in the URL.
+            let (pg, _guard) = yidu_db::testing::fresh_postgres_url(&server).await?;
+            let result = run(&pg, "PostgreSQL", n, &corpus).await;
+            drop_database(&server, &pg).await?;
+            result?;
+        }
     }
     Ok(())
 }

@@ -253,7 +253,7 @@ async fn queue_page(
     };
     let page = read::queue(&o, p, &form.filter(), &q).await?;
     let names = Names::load(&o, p).await?;
-    let digest = handling::digest(&o, p).await?;
+    let digest = handling::page_digest(&o, p).await?;
     let pages = page.pages();
     let shell = flash_of(
         Shell::for_user(&meta, &user, meta.lang.pick("民意办理", "Opinions")),
