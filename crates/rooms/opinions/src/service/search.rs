@@ -276,8 +276,9 @@ pub struct Source {
 
 /// The [`Source`] for the match expression bound at `placeholder`. SQLite: CROSS JOIN
 /// keeps the FTS5 table as the outer loop, which yields rowids in descending order
-/// itself; PostgreSQL chooses between the GIN index (rare words) and walking the key
-/// backwards (common words) from the lexeme statistics.
+/// itself; on PostgreSQL the planner walks the key backwards when the words are common,
+/// and the queue reads few matches (at most [`COUNT_CAP`]) through the GIN index itself
+/// (see `search_queue::FEW_MATCHES_ORDER`: the planner misjudges rare words).
 pub fn source(backend: Backend, placeholder: &str) -> Source {
     match backend {
         Backend::Sqlite => Source {
