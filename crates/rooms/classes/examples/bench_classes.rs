@@ -164,7 +164,12 @@ async fn main() -> anyhow::Result<()> {
     let c = Classes::new(opinions, ClassesConfig::default());
 
     let started = Instant::now();
-    let (report, _) = cluster::rebuild(&c, 1, &Actor::system("bench")).await?;
+    let stop = yidu_classes::service::stream::Stop::new();
+    let cluster::Rebuilt::Done(report, _) =
+        cluster::rebuild(&c, 1, &Actor::system("bench"), &stop).await?
+    else {
+        unreachable!("nothing asked the rebuild to stop");
+    };
     let rebuild = started.elapsed();
     println!(
         "{} items: batch rebuild {:.2?} ({} clusters, {} proposed classes, {} items placed)",

@@ -9,7 +9,8 @@
 //! items.
 
 use crate::model::KIND_OPINION;
-use crate::service::cluster::{rebuild, Model};
+use crate::service::cluster::{rebuild, Model, Rebuilt};
+use crate::service::stream::Stop;
 use crate::service::{Classes, DAY_MS};
 use crate::store;
 use std::collections::hash_map::Entry;
@@ -36,6 +37,8 @@ pub struct Worker {
     models: HashMap<i64, Model>,
     /// Generation and watermark as this worker last left them.
     seen: Option<(i64, i64)>,
+    /// Set at shutdown: a rebuild in progress gives up (writing nothing).
+    stop: Stop,
 }
 
 /// What one round did.
@@ -49,6 +52,8 @@ pub struct Round {
     pub placed: usize,
     /// Memberships whose 同问 count changed.
     pub same_asks: u64,
+    /// The round gave up because the worker was asked to stop (the watermark stays).
+    pub stopped: bool,
 }
 
 impl Worker {
@@ -61,7 +66,20 @@ impl Worker {
             holder: format!("{}-{}", std::process::id(), hex::encode(b)),
             models: HashMap::new(),
             seen: None,
+            stop: Stop::new(),
         }
+    }
+
+    /// The flag that stops this worker's work in progress (shared, not a copy).
+    pub fn stop_handle(&self) -> Stop {
+        self.stop.clone()
+    }
+
+    /// Items held by the in-memory models, and their approximate heap bytes.
+    pub fn model_size(&self) -> (usize, usize) {
+        self.models
+            .values()
+            .fold((0, 0), |(n, b), m| (n + m.len(), b + m.heap_bytes()))
     }
 
     /// One round: takes (or renews) the lease, then places the new items.
@@ -108,10 +126,20 @@ impl Worker {
                 Entry::Occupied(e) => e.into_mut(),
                 Entry::Vacant(e) => {
                     // The rebuild clusters the whole window, this item included.
-                    let (report, model) =
-                        rebuild(&c, district, &Actor::system("class-worker")).await?;
-                    round.placed += report.placed;
-                    e.insert(model)
+                    let actor = Actor::system("class-worker");
+                    match rebuild(&c, district, &actor, &self.stop).await? {
+                        Rebuilt::Done(report, model) => {
+                            round.placed += report.placed;
+                            e.insert(model)
+                        }
+                        Rebuilt::Stopped => {
+                            // Nothing moves: the next start takes up these items again.
+                            self.models.clear();
+                            self.seen = None;
+                            round.stopped = true;
+                            return Ok(round);
+                        }
+                    }
                 }
             };
             if model.assign(&c, item).await?.is_some() {
@@ -153,16 +181,29 @@ async fn sync_same_asks(c: &Classes) -> AppResult<u64> {
     Ok(changed)
 }
 
-/// Runs the worker until `shutdown` turns true.
+/// Runs the worker until `shutdown` turns true. A rebuild in progress then stops at its
+/// next check (within a page of the window, or a few ms of clustering) without writing.
 pub fn spawn(
     classes: Classes,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(classes.config.interval_secs.max(1));
+    let mut worker = Worker::new(classes);
+    let stop = worker.stop_handle();
+    let mut watch = shutdown.clone();
     tokio::spawn(async move {
-        let mut worker = Worker::new(classes);
+        // Turns the shutdown signal into the flag the rebuild checks (also when the sender
+        // is gone).
+        while !*watch.borrow_and_update() {
+            if watch.changed().await.is_err() {
+                break;
+            }
+        }
+        stop.stop();
+    });
+    tokio::spawn(async move {
         loop {
-            if *shutdown.borrow() {
+            if *shutdown.borrow() || worker.stop.is_stopped() {
                 break;
             }
             match worker.run_once().await {

@@ -156,6 +156,10 @@ fn cluster(path: &Path, output: &Path, threshold: Option<f32>) {
     if let Some(threshold) = threshold {
         params.threshold = threshold;
     }
+    // To compare centroid sizes: BENCH_CENTROID_TERMS=48 bench_text cluster ...
+    if let Some(n) = std::env::var("BENCH_CENTROID_TERMS").ok().and_then(|s| s.parse().ok()) {
+        params.centroid_terms = n;
+    }
     let started = Instant::now();
     let clustering = Clustering::run(&texts, Segmenter::new(), params);
     let seconds = started.elapsed().as_secs_f64();
@@ -168,7 +172,7 @@ fn cluster(path: &Path, output: &Path, threshold: Option<f32>) {
     out.flush().unwrap();
     let clusterer = &clustering.clusterer;
     let largest: Vec<ClusterLine> = clusterer
-        .summaries(2, 25)
+        .summaries(&texts, 2, 25)
         .into_iter()
         .map(|s| ClusterLine {
             cluster: s.cluster,
@@ -181,7 +185,10 @@ fn cluster(path: &Path, output: &Path, threshold: Option<f32>) {
                 .collect(),
         })
         .collect();
-    let multi = clusterer.summaries(2, usize::MAX);
+    let multi: Vec<usize> = (0..clusterer.cluster_count() as u32)
+        .map(|c| clusterer.cluster_size(c))
+        .filter(|&n| n >= 2)
+        .collect();
     let report = ClusterReport {
         rows: rows.len(),
         clusters: clusterer.cluster_count(),
@@ -193,7 +200,11 @@ fn cluster(path: &Path, output: &Path, threshold: Option<f32>) {
     println!("RESULT ours_clusters_size_ge2={}", multi.len());
     println!(
         "RESULT ours_items_in_clusters_size_ge2={}",
-        multi.iter().map(|s| s.size).sum::<usize>()
+        multi.iter().sum::<usize>()
+    );
+    println!(
+        "RESULT ours_cluster_model_bytes_per_item={}",
+        clusterer.heap_bytes() / rows.len().max(1)
     );
 }
 

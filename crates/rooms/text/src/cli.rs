@@ -205,7 +205,7 @@ pub fn cluster_with(
     out.flush().map_err(|e| TextError::io(&args.output, e))?;
     let largest = clustering
         .clusterer
-        .summaries(2, args.top)
+        .summaries(&texts, 2, args.top)
         .into_iter()
         .map(|s| ClusterLine {
             cluster: s.cluster,

@@ -10,11 +10,19 @@
 //! on its input and then adds the items one by one, so feeding the same items in the same
 //! order to a [`Clusterer`] built with that table gives the same clusters. A deployment
 //! refits the table from its history on a schedule and keeps adding new items as they come.
+//!
+//! The clusterer is kept in memory for a whole district's window (hundreds of thousands of
+//! items), so it keeps only what placing the next item needs, in compact form: terms are
+//! 32-bit hashes, each cluster's centroid is a sorted array trimmed to its strongest
+//! `centroid_terms` terms, the inverted index stores 6 bytes per entry, and neither the
+//! items' vectors nor their words are kept. A summary (label and most central members)
+//! re-reads the members' texts: [`Clusterer::summary`] and [`SummaryBuilder`], which takes
+//! them one at a time so a caller can stream them.
 
 use std::collections::HashMap;
 
 use crate::features::{NS_BIGRAM, NS_WORD};
-use crate::hashing::{feature_key, hash_bytes, key_namespace};
+use crate::hashing::{hash_bytes, TermMap};
 use crate::normalize::{is_han, normalize};
 use crate::segment::{han_bigrams, Segmenter};
 
@@ -31,6 +39,9 @@ pub struct ClusterParams {
     pub candidates: usize,
     /// Weight of the character-bigram block against the word block.
     pub bigram_weight: f32,
+    /// Strongest terms kept in a cluster's centroid (the rest of its sum is dropped after
+    /// each item joins). Bounds the memory of a cluster: most clusters are one item.
+    pub centroid_terms: usize,
 }
 
 impl Default for ClusterParams {
@@ -41,68 +52,196 @@ impl Default for ClusterParams {
             probe_terms: 12,
             candidates: 12,
             bigram_weight: 0.7,
+            centroid_terms: 24,
         }
     }
 }
 
-/// Document frequencies of terms over a corpus, fixed while clustering.
-#[derive(Debug, Clone, Default)]
-pub struct IdfTable {
-    docs: u32,
-    df: HashMap<u64, u32>,
+/// A term: the hash of a word or character bigram cut to 32 bits, the top bit telling a
+/// bigram from a word. (At a million distinct terms a few hundred pairs collide, which
+/// does not change which items look alike.)
+type Term = u32;
+const BIGRAM_BIT: Term = 1 << 31;
+
+fn word_term(word: &str) -> Term {
+    hash_bytes(u64::from(NS_WORD), word.as_bytes()) as u32 & !BIGRAM_BIT
 }
 
-impl IdfTable {
-    /// Counts the documents each term appears in.
-    pub fn fit<S: AsRef<str>>(texts: &[S], segmenter: &Segmenter) -> Self {
-        let mut table = IdfTable::default();
-        for text in texts {
-            let terms = raw_terms(&normalize(text.as_ref()), segmenter);
-            let mut keys: Vec<u64> = terms.iter().map(|t| t.0).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            for key in keys {
-                *table.df.entry(key).or_insert(0) += 1;
-            }
-            table.docs += 1;
-        }
-        table
-    }
-
-    fn idf(&self, key: u64) -> f32 {
-        let df = self.df.get(&key).copied().unwrap_or(0);
-        ((1.0 + self.docs as f32) / (1.0 + df as f32)).ln() + 1.0
-    }
+fn bigram_term(bigram: &str) -> Term {
+    hash_bytes(u64::from(NS_BIGRAM), bigram.as_bytes()) as u32 | BIGRAM_BIT
 }
 
-/// Terms of normalized text: (key, count, word text if a word).
-fn raw_terms(normalized: &str, segmenter: &Segmenter) -> Vec<(u64, f32, Option<String>)> {
-    let mut counts: HashMap<u64, (f32, Option<String>)> = HashMap::new();
+fn is_bigram(term: Term) -> bool {
+    term & BIGRAM_BIT != 0
+}
+
+/// Terms of normalized text with their counts, sorted by term; `on_word` sees each word
+/// kept (for labels).
+fn raw_terms(
+    normalized: &str,
+    segmenter: &Segmenter,
+    mut on_word: impl FnMut(Term, &str),
+) -> Vec<(Term, f32)> {
+    let mut counts: TermMap<f32> = TermMap::default();
     for word in segmenter.words(normalized) {
         // Numbers and single characters say little about what the problem is.
         if word.chars().any(|c| c.is_ascii_digit()) || word.chars().count() < 2 {
             continue;
         }
-        let key = feature_key(NS_WORD, hash_bytes(u64::from(NS_WORD), word.as_bytes()));
-        counts.entry(key).or_insert((0.0, Some(word.to_string()))).0 += 1.0;
+        let term = word_term(word);
+        on_word(term, word);
+        *counts.entry(term).or_insert(0.0) += 1.0;
     }
     for bigram in han_bigrams(normalized) {
-        let key = feature_key(
-            NS_BIGRAM,
-            hash_bytes(u64::from(NS_BIGRAM), bigram.as_bytes()),
-        );
-        counts.entry(key).or_insert((0.0, None)).0 += 1.0;
+        *counts.entry(bigram_term(&bigram)).or_insert(0.0) += 1.0;
     }
-    let mut terms: Vec<_> = counts.into_iter().map(|(k, (n, w))| (k, n, w)).collect();
+    let mut terms: Vec<(Term, f32)> = counts.into_iter().collect();
     terms.sort_unstable_by_key(|t| t.0);
     terms
 }
 
+/// Document frequencies of terms over a corpus, fixed while clustering.
+///
+/// Only terms seen in at least two documents are stored (sorted, 8 bytes each): about half
+/// of a corpus's terms occur once, and a term absent from the table counts as seen once.
+#[derive(Debug, Clone, Default)]
+pub struct IdfTable {
+    docs: u32,
+    df: Vec<(Term, u32)>,
+}
+
+/// Counts document frequencies one text at a time, so a corpus can be streamed.
+#[derive(Debug, Default)]
+pub struct IdfCounter {
+    docs: u32,
+    df: TermMap<u32>,
+}
+
+impl IdfCounter {
+    pub fn new() -> Self {
+        IdfCounter::default()
+    }
+
+    pub fn add(&mut self, text: &str, segmenter: &Segmenter) {
+        for (term, _) in raw_terms(&normalize(text), segmenter, |_, _| {}) {
+            *self.df.entry(term).or_insert(0) += 1;
+        }
+        self.docs += 1;
+    }
+
+    pub fn finish(self) -> IdfTable {
+        let mut df: Vec<(Term, u32)> = self.df.into_iter().filter(|t| t.1 > 1).collect();
+        df.sort_unstable_by_key(|t| t.0);
+        df.shrink_to_fit();
+        IdfTable {
+            docs: self.docs,
+            df,
+        }
+    }
+}
+
+impl IdfTable {
+    /// Counts the documents each term appears in.
+    pub fn fit<S: AsRef<str>>(texts: &[S], segmenter: &Segmenter) -> Self {
+        let mut counter = IdfCounter::new();
+        for text in texts {
+            counter.add(text.as_ref(), segmenter);
+        }
+        counter.finish()
+    }
+
+    /// Documents the table was fitted on.
+    pub fn docs(&self) -> u32 {
+        self.docs
+    }
+
+    fn idf(&self, term: Term) -> f32 {
+        let df = match self.df.binary_search_by_key(&term, |t| t.0) {
+            Ok(i) => self.df[i].1,
+            Err(_) => 1,
+        };
+        ((1.0 + self.docs as f32) / (1.0 + df as f32)).ln() + 1.0
+    }
+}
+
+/// One entry of the inverted index: an item and its weight on the term, in 1/65535ths
+/// (6 bytes instead of 8; 12 per item).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, packed(2))]
+struct Posting {
+    item: u32,
+    weight: u16,
+}
+
+fn quantize(weight: f32) -> u16 {
+    (weight.clamp(0.0, 1.0) * f32::from(u16::MAX)).round() as u16
+}
+
+fn dequantize(weight: u16) -> f32 {
+    f32::from(weight) / f32::from(u16::MAX)
+}
+
 #[derive(Debug, Clone, Default)]
 struct ClusterState {
-    members: Vec<u32>,
-    centroid: HashMap<u64, f32>,
+    size: u32,
     norm_sq: f32,
+    /// Sum of the members' vectors, trimmed to the strongest terms, sorted by term.
+    centroid: Box<[(Term, f32)]>,
+}
+
+impl ClusterState {
+    /// Adds a vector (sorted by term) to the centroid and trims it to `keep` terms.
+    fn absorb(&mut self, vector: &[(Term, f32)], keep: usize) {
+        let mut sum: Vec<(Term, f32)> = Vec::with_capacity(self.centroid.len() + vector.len());
+        let (c, v) = (&self.centroid, vector);
+        let (mut i, mut j) = (0, 0);
+        while i < c.len() || j < v.len() {
+            if j == v.len() || (i < c.len() && c[i].0 < v[j].0) {
+                sum.push(c[i]);
+                i += 1;
+            } else if i == c.len() || v[j].0 < c[i].0 {
+                sum.push(v[j]);
+                j += 1;
+            } else {
+                sum.push((c[i].0, c[i].1 + v[j].1));
+                i += 1;
+                j += 1;
+            }
+        }
+        if sum.len() > keep {
+            sum.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            sum.truncate(keep);
+            sum.sort_unstable_by_key(|t| t.0);
+        }
+        self.norm_sq = sum.iter().map(|t| t.1 * t.1).sum();
+        self.centroid = sum.into_boxed_slice();
+        self.size += 1;
+    }
+
+    /// Cosine between a unit vector (sorted by term) and the centroid.
+    fn cosine(&self, vector: &[(Term, f32)]) -> f32 {
+        let (mut i, mut j, mut dot) = (0, 0, 0f32);
+        let c = &self.centroid;
+        while i < vector.len() && j < c.len() {
+            match vector[i].0.cmp(&c[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    dot += vector[i].1 * c[j].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        dot / self.norm_sq.sqrt().max(1e-9)
+    }
+
+    fn weight(&self, term: Term) -> Option<f32> {
+        self.centroid
+            .binary_search_by_key(&term, |t| t.0)
+            .ok()
+            .map(|i| self.centroid[i].1)
+    }
 }
 
 /// One cluster for display: its size, a readable label, and its most central items.
@@ -123,11 +262,9 @@ pub struct Clusterer {
     segmenter: Segmenter,
     idf: IdfTable,
     params: ClusterParams,
-    vectors: Vec<Vec<(u64, f32)>>,
     assignment: Vec<u32>,
     clusters: Vec<ClusterState>,
-    postings: HashMap<u64, Vec<(u32, f32)>>,
-    words: HashMap<u64, String>,
+    postings: TermMap<Vec<Posting>>,
 }
 
 /// The result of a batch run: the cluster of each input, and the clusterer for summaries
@@ -150,11 +287,17 @@ impl Clustering {
         for text in texts {
             clusterer.add(text.as_ref());
         }
+        clusterer.shrink_to_fit();
         Clustering {
             assignment: clusterer.assignment.clone(),
             clusterer,
         }
     }
+}
+
+/// Strongest terms first (ties by term), the order trimming keeps.
+fn by_strength(a: &(Term, f32), b: &(Term, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }
 
 impl Clusterer {
@@ -163,11 +306,9 @@ impl Clusterer {
             segmenter,
             idf,
             params,
-            vectors: Vec::new(),
             assignment: Vec::new(),
             clusters: Vec::new(),
-            postings: HashMap::new(),
-            words: HashMap::new(),
+            postings: TermMap::default(),
         }
     }
 
@@ -180,22 +321,69 @@ impl Clusterer {
         self.clusters.len()
     }
 
-    /// The TF-IDF vector of a text: word and bigram blocks each L2-normalized and weighted,
-    /// trimmed to the strongest terms, normalized to unit length, sorted by key.
-    fn vectorize(&mut self, text: &str) -> Vec<(u64, f32)> {
-        let terms = raw_terms(&normalize(text), &self.segmenter);
-        let mut block_norm = [0f32; 2];
-        let mut weighted: Vec<(u64, f32)> = Vec::with_capacity(terms.len());
-        for (key, count, word) in terms {
-            if let Some(word) = word {
-                self.words.entry(key).or_insert(word);
-            }
-            let w = (1.0 + count.ln()) * self.idf.idf(key);
-            block_norm[usize::from(key_namespace(key) == NS_BIGRAM)] += w * w;
-            weighted.push((key, w));
+    /// Items in a cluster.
+    pub fn cluster_size(&self, cluster: u32) -> usize {
+        self.clusters[cluster as usize].size as usize
+    }
+
+    /// Members of a cluster (item numbers, ascending). Scans the assignment: the members
+    /// are not stored per cluster.
+    pub fn members(&self, cluster: u32) -> Vec<usize> {
+        self.assignment
+            .iter()
+            .enumerate()
+            .filter(|(_, &a)| a == cluster)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Gives back the spare capacity the batch run's growth left (the index's lists grow
+    /// by doubling).
+    pub fn shrink_to_fit(&mut self) {
+        self.assignment.shrink_to_fit();
+        self.clusters.shrink_to_fit();
+        for posting in self.postings.values_mut() {
+            posting.shrink_to_fit();
         }
-        for (key, w) in weighted.iter_mut() {
-            let block = usize::from(key_namespace(*key) == NS_BIGRAM);
+        self.postings.shrink_to_fit();
+    }
+
+    /// Approximate heap bytes held (vectors and tables by their capacity, hash tables with
+    /// one control byte per slot), for benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let centroids: usize = self
+            .clusters
+            .iter()
+            .map(|c| c.centroid.len() * size_of::<(Term, f32)>())
+            .sum();
+        let postings: usize = self
+            .postings
+            .values()
+            .map(|p| p.capacity() * size_of::<Posting>())
+            .sum();
+        let posting_slots = self.postings.capacity() * (size_of::<(Term, Vec<Posting>)>() + 1);
+        self.assignment.capacity() * size_of::<u32>()
+            + self.clusters.capacity() * size_of::<ClusterState>()
+            + centroids
+            + postings
+            + posting_slots
+            + self.idf.df.capacity() * size_of::<(Term, u32)>()
+    }
+
+    /// The TF-IDF vector of a text: word and bigram blocks each L2-normalized and weighted,
+    /// trimmed to the strongest terms, normalized to unit length, sorted by term.
+    fn vectorize(&self, text: &str, on_word: impl FnMut(Term, &str)) -> Vec<(Term, f32)> {
+        let terms = raw_terms(&normalize(text), &self.segmenter, on_word);
+        let mut block_norm = [0f32; 2];
+        let mut weighted: Vec<(Term, f32)> = Vec::with_capacity(terms.len());
+        for (term, count) in terms {
+            let w = (1.0 + count.ln()) * self.idf.idf(term);
+            block_norm[usize::from(is_bigram(term))] += w * w;
+            weighted.push((term, w));
+        }
+        for (term, w) in weighted.iter_mut() {
+            let block = usize::from(is_bigram(*term));
             let block_weight = if block == 1 {
                 self.params.bigram_weight
             } else {
@@ -203,7 +391,7 @@ impl Clusterer {
             };
             *w *= block_weight / block_norm[block].sqrt().max(1e-9);
         }
-        weighted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        weighted.sort_by(by_strength);
         weighted.truncate(self.params.terms_per_item);
         let norm = weighted
             .iter()
@@ -213,36 +401,20 @@ impl Clusterer {
             .max(1e-9);
         weighted.iter_mut().for_each(|t| t.1 /= norm);
         weighted.sort_unstable_by_key(|t| t.0);
-        // The vector is kept for every item: give back the room of the terms cut above (a
-        // long message has hundreds of words and bigrams; 48 are kept).
-        weighted.shrink_to_fit();
         weighted
-    }
-
-    fn cosine_to_cluster(vector: &[(u64, f32)], cluster: &ClusterState) -> f32 {
-        let dot: f32 = vector
-            .iter()
-            .map(|(k, w)| w * cluster.centroid.get(k).copied().unwrap_or(0.0))
-            .sum();
-        dot / cluster.norm_sq.sqrt().max(1e-9)
-    }
-
-    fn strongest_terms(vector: &[(u64, f32)], n: usize) -> Vec<(u64, f32)> {
-        let mut terms = vector.to_vec();
-        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        terms.truncate(n);
-        terms
     }
 
     /// Adds one text and returns its cluster.
     pub fn add(&mut self, text: &str) -> u32 {
-        let vector = self.vectorize(text);
-        let probes = Self::strongest_terms(&vector, self.params.probe_terms);
+        let vector = self.vectorize(text, |_, _| {});
+        let mut probes = vector.clone();
+        probes.sort_by(by_strength);
+        probes.truncate(self.params.probe_terms);
         let mut overlap: HashMap<u32, f32> = HashMap::new();
-        for (key, weight) in &probes {
-            if let Some(posting) = self.postings.get(key) {
-                for &(item, item_weight) in posting {
-                    *overlap.entry(item).or_insert(0.0) += weight * item_weight;
+        for (term, weight) in &probes {
+            if let Some(posting) = self.postings.get(term) {
+                for p in posting {
+                    *overlap.entry(p.item).or_insert(0.0) += weight * dequantize(p.weight);
                 }
             }
         }
@@ -256,12 +428,12 @@ impl Clusterer {
                 continue;
             }
             compared.push(cluster);
-            let similarity = Self::cosine_to_cluster(&vector, &self.clusters[cluster as usize]);
+            let similarity = self.clusters[cluster as usize].cosine(&vector);
             if best.is_none_or(|(_, s)| similarity > s) {
                 best = Some((cluster, similarity));
             }
         }
-        let item = self.vectors.len() as u32;
+        let item = self.assignment.len() as u32;
         let cluster = match best {
             Some((cluster, similarity)) if similarity >= self.params.threshold => cluster,
             _ => {
@@ -269,76 +441,149 @@ impl Clusterer {
                 (self.clusters.len() - 1) as u32
             }
         };
-        let state = &mut self.clusters[cluster as usize];
-        // |c + v|² = |c|² + 2 c·v + |v|², kept up to date instead of recomputed.
-        let dot: f32 = vector
-            .iter()
-            .map(|(k, w)| w * state.centroid.get(k).copied().unwrap_or(0.0))
-            .sum();
-        state.norm_sq += 2.0 * dot + vector.iter().map(|t| t.1 * t.1).sum::<f32>();
-        for &(key, weight) in &vector {
-            *state.centroid.entry(key).or_insert(0.0) += weight;
+        self.clusters[cluster as usize].absorb(&vector, self.params.centroid_terms);
+        for (term, weight) in probes {
+            self.postings.entry(term).or_default().push(Posting {
+                item,
+                weight: quantize(weight),
+            });
         }
-        state.members.push(item);
-        for (key, weight) in probes {
-            self.postings.entry(key).or_default().push((item, weight));
-        }
-        self.vectors.push(vector);
         self.assignment.push(cluster);
         cluster
     }
 
     /// Summaries of the clusters with at least `min_size` members, largest first (ties by
-    /// cluster number), at most `limit`.
-    pub fn summaries(&self, min_size: usize, limit: usize) -> Vec<ClusterSummary> {
+    /// cluster number), at most `limit`. `texts` are the items' texts in insertion order.
+    pub fn summaries<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        min_size: usize,
+        limit: usize,
+    ) -> Vec<ClusterSummary> {
         let mut order: Vec<u32> = (0..self.clusters.len() as u32)
-            .filter(|&c| self.clusters[c as usize].members.len() >= min_size)
+            .filter(|&c| self.cluster_size(c) >= min_size)
             .collect();
         order.sort_by(|&a, &b| {
-            self.clusters[b as usize]
-                .members
-                .len()
-                .cmp(&self.clusters[a as usize].members.len())
+            self.cluster_size(b)
+                .cmp(&self.cluster_size(a))
                 .then(a.cmp(&b))
         });
         order.truncate(limit);
-        order.into_iter().map(|c| self.summary(c)).collect()
+        let mut builder = self.summary_builder(order.iter().copied());
+        for (item, text) in texts.iter().enumerate() {
+            self.summarize(&mut builder, item, text.as_ref());
+        }
+        let mut done = self.finish_summaries(builder);
+        order
+            .iter()
+            .filter_map(|c| done.remove(c))
+            .collect()
     }
 
-    /// Summary of one cluster.
-    pub fn summary(&self, cluster: u32) -> ClusterSummary {
+    /// Summary of one cluster from its members' texts (item number, text); members of
+    /// other clusters are ignored.
+    pub fn summary<'t>(
+        &self,
+        cluster: u32,
+        members: impl IntoIterator<Item = (usize, &'t str)>,
+    ) -> ClusterSummary {
+        let mut builder = self.summary_builder([cluster]);
+        for (item, text) in members {
+            self.summarize(&mut builder, item, text);
+        }
+        self.finish_summaries(builder)
+            .remove(&cluster)
+            .unwrap_or_else(|| self.label_and_rank(cluster, Partial::default()))
+    }
+
+    /// Starts summaries of the given clusters; feed it texts with [`Clusterer::summarize`].
+    pub fn summary_builder(&self, clusters: impl IntoIterator<Item = u32>) -> SummaryBuilder {
+        SummaryBuilder {
+            parts: clusters
+                .into_iter()
+                .filter(|&c| (c as usize) < self.clusters.len())
+                .map(|c| (c, Partial::default()))
+                .collect(),
+        }
+    }
+
+    /// Feeds one item's text to the summaries (a no-op unless its cluster is wanted).
+    pub fn summarize(&self, builder: &mut SummaryBuilder, item: usize, text: &str) {
+        let Some(&cluster) = self.assignment.get(item) else {
+            return;
+        };
+        let Some(part) = builder.parts.get_mut(&cluster) else {
+            return;
+        };
         let state = &self.clusters[cluster as usize];
-        let mut words: Vec<(u64, f32)> = state
+        let words = &mut part.words;
+        let vector = self.vectorize(text, |term, word| {
+            if state.weight(term).is_some() && !words.contains_key(&term) {
+                words.insert(term, word.to_string());
+            }
+        });
+        part.central.push((item, state.cosine(&vector)));
+        part.central
+            .sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        part.central.truncate(REPRESENTATIVES);
+    }
+
+    /// The summaries of a builder, by cluster.
+    pub fn finish_summaries(&self, builder: SummaryBuilder) -> HashMap<u32, ClusterSummary> {
+        builder
+            .parts
+            .into_iter()
+            .map(|(c, part)| (c, self.label_and_rank(c, part)))
+            .collect()
+    }
+
+    fn label_and_rank(&self, cluster: u32, part: Partial) -> ClusterSummary {
+        let state = &self.clusters[cluster as usize];
+        let mut words: Vec<(Term, f32)> = state
             .centroid
             .iter()
-            .filter(|(k, _)| key_namespace(**k) == NS_WORD)
-            .map(|(k, w)| (*k, *w))
+            .filter(|t| !is_bigram(t.0))
+            .copied()
             .collect();
-        words.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        words.sort_by(by_strength);
         let top_terms: Vec<String> = words
             .iter()
-            .filter_map(|(k, _)| self.words.get(k))
+            .filter_map(|(t, _)| part.words.get(t))
             .filter(|w| w.chars().any(is_han))
             .take(4)
             .cloned()
             .collect();
-        let mut central: Vec<(usize, f32)> = state
-            .members
-            .iter()
-            .map(|&m| {
-                (
-                    m as usize,
-                    Self::cosine_to_cluster(&self.vectors[m as usize], state),
-                )
-            })
-            .collect();
-        central.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ClusterSummary {
             cluster,
-            size: state.members.len(),
+            size: state.size as usize,
             label: top_terms.join("、"),
             top_terms,
-            representatives: central.into_iter().take(3).map(|(m, _)| m).collect(),
+            representatives: part.central.into_iter().map(|(m, _)| m).collect(),
         }
+    }
+}
+
+/// Members shown as a cluster's most central.
+const REPRESENTATIVES: usize = 3;
+
+/// What a summary collects while its members' texts stream past.
+#[derive(Debug, Default)]
+struct Partial {
+    /// The most central members so far (item, cosine), best first.
+    central: Vec<(usize, f32)>,
+    /// The words of the centroid's word terms, as first seen.
+    words: HashMap<Term, String>,
+}
+
+/// Summaries being built from streamed texts (see [`Clusterer::summary_builder`]).
+#[derive(Debug, Default)]
+pub struct SummaryBuilder {
+    parts: HashMap<u32, Partial>,
+}
+
+impl SummaryBuilder {
+    /// Whether the builder wants this cluster's members.
+    pub fn wants(&self, cluster: u32) -> bool {
+        self.parts.contains_key(&cluster)
     }
 }

@@ -60,11 +60,21 @@ impl std::hash::Hasher for PremixedHasher {
     fn write_u64(&mut self, value: u64) {
         self.0 = value;
     }
+
+    /// 32-bit keys are hashes cut to 32 bits: mixed to spread them over 64 (the hash table
+    /// takes its control bits from the top).
+    fn write_u32(&mut self, value: u32) {
+        self.0 = mix64(u64::from(value));
+    }
 }
 
 /// Map from pre-mixed hash keys.
 pub(crate) type KeyMap<V> =
     std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<PremixedHasher>>;
+
+/// Map from 32-bit hash keys (the clusterer's terms).
+pub(crate) type TermMap<V> =
+    std::collections::HashMap<u32, V, std::hash::BuildHasherDefault<PremixedHasher>>;
 
 /// splitmix64 as a random generator: deterministic given the seed, good enough for
 /// shuffling training order and fold assignment.

@@ -25,7 +25,9 @@ pub mod normalize;
 pub mod segment;
 
 pub use classify::{cross_validate, CvReport, Model, Prediction, TrainOptions};
-pub use cluster::{ClusterParams, ClusterSummary, Clusterer, Clustering, IdfTable};
+pub use cluster::{
+    ClusterParams, ClusterSummary, Clusterer, Clustering, IdfCounter, IdfTable, SummaryBuilder,
+};
 pub use error::TextError;
 pub use neardup::{NearDupIndex, NearDupMatch, NearDupParams};
 pub use normalize::normalize;

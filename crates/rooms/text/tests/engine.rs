@@ -287,8 +287,8 @@ fn incremental_clustering_equals_batch() {
     }
     assert_eq!(batch.assignment, assigned);
     assert_eq!(
-        batch.clusterer.summaries(1, 10),
-        incremental.summaries(1, 10)
+        batch.clusterer.summaries(REPORTS, 1, 10),
+        incremental.summaries(REPORTS, 1, 10)
     );
 
     // The three repeated problems each form one cluster; the one-off reports stay alone.
@@ -302,7 +302,7 @@ fn incremental_clustering_equals_batch() {
         "{a:?}"
     );
 
-    let largest = batch.clusterer.summaries(2, 10);
+    let largest = batch.clusterer.summaries(REPORTS, 2, 10);
     assert_eq!(largest.len(), 3);
     assert!(largest
         .iter()

@@ -12,6 +12,7 @@
 //! - proposed classes are the machine's own: a rebuild remakes them (keeping their ids where
 //!   they still match most of the same items) and drops those nothing matches any more.
 
+use super::stream::{self, text_of, Stop, Window};
 use super::{township_of, Classes, DAY_MS};
 use crate::model::{ClassStatus, RebuildReport, KIND_OPINION};
 use crate::store::{self, MemberRow, NewMember};
@@ -21,38 +22,58 @@ use yidu_db::AnyConnection;
 use yidu_kernel::clock::now_ms;
 use yidu_kernel::AppResult;
 use yidu_opinions::service::feed::{self, FeedItem};
-use yidu_text::cli::clustering_text;
-use yidu_text::{Clusterer, Clustering};
+use yidu_text::{ClusterSummary, Clusterer};
 
-/// A clustered item, as much as placing it needs.
-#[derive(Debug, Clone)]
-struct Placed {
+/// Where a member lies, as its membership row records it.
+#[derive(Debug, Clone, Copy)]
+struct Placed<'a> {
     id: i64,
-    region_path: String,
+    region_path: &'a str,
     grid_id: Option<i64>,
     created_at: i64,
 }
 
+impl<'a> Placed<'a> {
+    fn of(i: &'a FeedItem) -> Placed<'a> {
+        Placed {
+            id: i.id,
+            region_path: &i.region_path,
+            grid_id: i.grid_id,
+            created_at: i.created_at,
+        }
+    }
+
+    fn in_window(w: &'a Window, n: usize) -> Placed<'a> {
+        let p = &w.places[n];
+        Placed {
+            id: p.id,
+            region_path: &w.regions[p.region as usize],
+            grid_id: p.grid_id,
+            created_at: p.created_at,
+        }
+    }
+}
+
 /// A district's clusterer kept in memory by the worker, so that a new item is compared
-/// with everything clustered before it without clustering everything again.
+/// with everything clustered before it without clustering everything again. It keeps the
+/// clusterer and the item ids only (about 100 bytes an item, see bench/memory); what a
+/// membership needs of an item, and the texts a label needs, are read back when needed.
 pub struct Model {
     pub district_id: i64,
     clusterer: Clusterer,
-    items: Vec<Placed>,
-    known: HashSet<i64>,
+    /// Item number (insertion order) -> opinion id.
+    ids: Vec<i64>,
+    /// The first `rebuilt` ids came from the rebuild, in ascending order.
+    rebuilt: usize,
+    /// Ids added since the rebuild.
+    added: HashSet<i64>,
 }
 
-fn text_of(i: &FeedItem) -> String {
-    clustering_text(Some(&i.title), &i.body)
-}
-
-fn placed_of(i: &FeedItem) -> Placed {
-    Placed {
-        id: i.id,
-        region_path: i.region_path.clone(),
-        grid_id: i.grid_id,
-        created_at: i.created_at,
-    }
+/// What a rebuild came to.
+pub enum Rebuilt {
+    Done(RebuildReport, Model),
+    /// Asked to stop: nothing was written.
+    Stopped,
 }
 
 async fn district_path(c: &Classes, district_id: i64) -> AppResult<String> {
@@ -77,7 +98,7 @@ async fn add_member(
     conn: &mut AnyConnection,
     district_id: i64,
     class_id: i64,
-    item: &Placed,
+    item: Placed<'_>,
     rep_rank: i64,
     same_asks: &HashMap<i64, i64>,
     now: i64,
@@ -89,8 +110,8 @@ async fn add_member(
             item_id: item.id,
             class_id,
             district_id,
-            region_path: &item.region_path,
-            township_id: township_of(&item.region_path, district_id),
+            region_path: item.region_path,
+            township_id: township_of(item.region_path, district_id),
             grid_id: item.grid_id,
             item_at: item.created_at,
             rep_rank,
@@ -123,86 +144,150 @@ fn class_of_most(rows: &[&MemberRow]) -> Option<(i64, ClassStatus)> {
         .map(|(k, _)| k)
 }
 
-/// Ranks 1..3 of the cluster's most central members among `free`.
-fn rep_ranks(clusterer: &Clusterer, cluster: u32, items: &[Placed]) -> HashMap<i64, i64> {
-    clusterer
-        .summary(cluster)
+/// Ranks 1..3 of the cluster's most central members, by opinion id.
+fn rep_ranks(summary: &ClusterSummary, id_of: impl Fn(usize) -> i64) -> HashMap<i64, i64> {
+    summary
         .representatives
         .iter()
         .enumerate()
-        .map(|(rank, &idx)| (items[idx].id, rank as i64 + 1))
+        .map(|(rank, &idx)| (id_of(idx), rank as i64 + 1))
         .collect()
 }
 
-/// Regroups one district: clusters its window (open items plus the last `window_days`),
-/// remakes the proposed classes and adds new items to confirmed ones. Returns the report
-/// and the model the worker keeps for items that arrive afterwards.
-pub async fn rebuild(
-    c: &Classes,
-    district_id: i64,
-    actor: &Actor,
-) -> AppResult<(RebuildReport, Model)> {
-    let now = now_ms();
-    let since = now - i64::from(c.config.window_days) * DAY_MS;
-    let items = feed::window(&c.opinions, district_id, since).await?;
-    let texts: Vec<String> = items.iter().map(text_of).collect();
-    let segmenter = (*c.opinions.segmenter).clone();
-    let params = c.config.params.clone();
-    // Clustering is CPU work; keep it off the async threads.
-    let clustering =
-        tokio::task::spawn_blocking(move || Clustering::run(&texts, segmenter, params))
-            .await
-            .map_err(yidu_kernel::AppError::internal)?;
-    let placed: Vec<Placed> = items.iter().map(placed_of).collect();
-    let path = district_path(c, district_id).await?;
-    let ids: Vec<i64> = placed.iter().map(|p| p.id).collect();
-    let asks = same_asks_of(c, &ids).await?;
-    let mut report = RebuildReport {
-        district_id,
-        items: items.len(),
-        clusters: clustering.clusterer.cluster_count(),
-        ..Default::default()
-    };
+fn label_of(summary: &ClusterSummary) -> String {
+    if summary.label.is_empty() {
+        "未命名类案".to_string()
+    } else {
+        summary.label.clone()
+    }
+}
 
-    let mut tx = c.db().begin().await?;
-    let before = store::district_members(&mut tx, district_id, KIND_OPINION).await?;
-    // Which proposed class each item was in, to keep class ids stable across rebuilds.
-    let previously: HashMap<i64, i64> = before
+/// A district's memberships split into which proposed class each item was in (to keep
+/// class ids stable across rebuilds) and what a rebuild keeps (staff's decisions: pinned
+/// rows and members of classes that are not proposed), by item.
+fn split_members(before: Vec<MemberRow>) -> (HashMap<i64, i64>, HashMap<i64, MemberRow>) {
+    let previously = before
         .iter()
         .filter(|r| r.class_status == Some(ClassStatus::Proposed) && !r.pinned)
         .filter_map(|r| r.class_id.map(|cl| (r.item_id, cl)))
         .collect();
-    store::clear_proposed(&mut tx, district_id).await?;
-    let kept: HashMap<i64, MemberRow> = before
+    let kept = before
         .into_iter()
         .filter(|r| r.class_status != Some(ClassStatus::Proposed) || r.pinned)
         .map(|r| (r.item_id, r))
         .collect();
+    (previously, kept)
+}
 
-    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); clustering.clusterer.cluster_count()];
-    for (idx, &cl) in clustering.assignment.iter().enumerate() {
-        groups[cl as usize].push(idx);
+/// Clusters between two checks of the stop flag while writing.
+const WRITE_CHECK_EVERY: usize = 256;
+
+/// Regroups one district: clusters its window (open items plus the last `window_days`),
+/// remakes the proposed classes and adds new items to confirmed ones. Returns the report
+/// and the model the worker keeps for items that arrive afterwards, or `Stopped` (having
+/// written nothing) when `stop` was set before it finished.
+pub async fn rebuild(
+    c: &Classes,
+    district_id: i64,
+    actor: &Actor,
+    stop: &Stop,
+) -> AppResult<Rebuilt> {
+    let now = now_ms();
+    let since = now - i64::from(c.config.window_days) * DAY_MS;
+    let Some(window) = stream::cluster_window(c, district_id, since, stop).await? else {
+        return Ok(Rebuilt::Stopped);
+    };
+    let assignment = window.clusterer.assignment();
+    let cluster_count = window.clusterer.cluster_count();
+    // Members of each cluster, cluster by cluster (a counting sort of the assignment).
+    let mut starts = vec![0usize; cluster_count + 1];
+    for &cl in assignment {
+        starts[cl as usize + 1] += 1;
     }
+    for k in 0..cluster_count {
+        starts[k + 1] += starts[k];
+    }
+    let mut order = vec![0u32; assignment.len()];
+    let mut fill = starts.clone();
+    for (idx, &cl) in assignment.iter().enumerate() {
+        order[fill[cl as usize]] = idx as u32;
+        fill[cl as usize] += 1;
+    }
+    drop(fill);
+    let group = |cl: usize| &order[starts[cl]..starts[cl + 1]];
+
+    let path = district_path(c, district_id).await?;
+    let ids = window.ids();
+    let asks = same_asks_of(c, &ids).await?;
+    let mut report = RebuildReport {
+        district_id,
+        items: ids.len(),
+        clusters: cluster_count,
+        ..Default::default()
+    };
+
+    // Staff decisions as they stand before the long third pass; read again inside the
+    // transaction below (a decision made meanwhile wins; a cluster that qualifies only then
+    // waits for the next rebuild).
+    let (_, kept) = {
+        let mut conn = c.db().pool().acquire().await?;
+        split_members(store::district_members(&mut conn, district_id, KIND_OPINION).await?)
+    };
+    let id_of = |n: u32| window.places[n as usize].id;
+    // The clusters that become proposed classes need a label and representatives: a third
+    // pass over the window reads their members' texts.
+    let to_propose: Vec<u32> = (0..cluster_count)
+        .filter(|&cl| {
+            let members = group(cl);
+            let free = members
+                .iter()
+                .filter(|&&i| !kept.contains_key(&id_of(i)))
+                .count();
+            free >= c.config.min_size
+                && !members.iter().any(|&i| {
+                    kept.get(&id_of(i))
+                        .is_some_and(|r| r.class_id.is_some() && r.class_status != Some(ClassStatus::Dissolved))
+                })
+        })
+        .map(|cl| cl as u32)
+        .collect();
+    let (window, summaries) =
+        stream::summarize_window(c, district_id, since, window, to_propose, stop).await?;
+    let Some(summaries) = summaries else {
+        return Ok(Rebuilt::Stopped);
+    };
+    let id_of = |n: u32| window.places[n as usize].id;
+
+    let mut tx = c.db().begin().await?;
+    let (previously, kept) =
+        split_members(store::district_members(&mut tx, district_id, KIND_OPINION).await?);
+    store::clear_proposed(&mut tx, district_id).await?;
     let mut reused: HashSet<i64> = HashSet::new();
     // Items that joined classes staff already decided about (which may be supervised).
     let mut joins: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (cl, group) in groups.iter().enumerate() {
-        let free: Vec<usize> = group
+    for cl in 0..cluster_count {
+        if cl % WRITE_CHECK_EVERY == 0 && stop.is_stopped() {
+            // Dropping the transaction rolls it back: nothing half-written.
+            return Ok(Rebuilt::Stopped);
+        }
+        let members = group(cl);
+        let free: Vec<u32> = members
             .iter()
             .copied()
-            .filter(|&i| !kept.contains_key(&placed[i].id))
+            .filter(|&i| !kept.contains_key(&id_of(i)))
             .collect();
         if free.is_empty() {
             continue;
         }
-        let anchored: Vec<&MemberRow> = group
+        let anchored: Vec<&MemberRow> = members
             .iter()
-            .filter_map(|&i| kept.get(&placed[i].id))
+            .filter_map(|&i| kept.get(&id_of(i)))
             .collect();
         if let Some((class_id, _)) = class_of_most(&anchored) {
             for &i in &free {
-                add_member(&mut tx, district_id, class_id, &placed[i], 0, &asks, now).await?;
-                joins.entry(class_id).or_default().push(placed[i].id);
+                let item = Placed::in_window(&window, i as usize);
+                add_member(&mut tx, district_id, class_id, item, 0, &asks, now).await?;
+                joins.entry(class_id).or_default().push(item.id);
             }
             report.placed += free.len();
             continue;
@@ -210,10 +295,12 @@ pub async fn rebuild(
         if free.len() < c.config.min_size {
             continue;
         }
-        let summary = clustering.clusterer.summary(cl as u32);
+        let Some(summary) = summaries.get(&(cl as u32)) else {
+            continue;
+        };
         let mut votes: HashMap<i64, usize> = HashMap::new();
         for &i in &free {
-            if let Some(&old) = previously.get(&placed[i].id) {
+            if let Some(&old) = previously.get(&id_of(i)) {
                 if !reused.contains(&old) {
                     *votes.entry(old).or_insert(0) += 1;
                 }
@@ -223,11 +310,7 @@ pub async fn rebuild(
             .into_iter()
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(id, _)| id);
-        let label = if summary.label.is_empty() {
-            "未命名类案".to_string()
-        } else {
-            summary.label.clone()
-        };
+        let label = label_of(summary);
         let class_id = match old {
             Some(id) => {
                 store::relabel_proposed(&mut tx, id, &label, now).await?;
@@ -247,13 +330,17 @@ pub async fn rebuild(
             }
         };
         reused.insert(class_id);
-        let ranks = rep_ranks(&clustering.clusterer, cl as u32, &placed);
+        let ranks = rep_ranks(summary, |n| window.places[n].id);
         for &i in &free {
-            let rank = ranks.get(&placed[i].id).copied().unwrap_or(0);
-            add_member(&mut tx, district_id, class_id, &placed[i], rank, &asks, now).await?;
+            let item = Placed::in_window(&window, i as usize);
+            let rank = ranks.get(&item.id).copied().unwrap_or(0);
+            add_member(&mut tx, district_id, class_id, item, rank, &asks, now).await?;
         }
         report.proposed += 1;
         report.placed += free.len();
+    }
+    if stop.is_stopped() {
+        return Ok(Rebuilt::Stopped);
     }
     store::drop_empty_proposed(&mut tx, district_id).await?;
     store::bump_generation(&mut tx).await?;
@@ -275,20 +362,61 @@ pub async fn rebuild(
             tracing::warn!(error = %e, class_id, "supervised class: joining items not assigned");
         }
     }
-    let known = placed.iter().map(|p| p.id).collect();
+    let rebuilt = ids.len();
     let model = Model {
         district_id,
-        clusterer: clustering.clusterer,
-        items: placed,
-        known,
+        clusterer: window.clusterer,
+        ids,
+        rebuilt,
+        added: HashSet::new(),
     };
-    Ok((report, model))
+    Ok(Rebuilt::Done(report, model))
 }
 
 impl Model {
     /// Whether the model has seen the item already (a rebuild included it).
     pub fn knows(&self, item_id: i64) -> bool {
-        self.known.contains(&item_id)
+        self.ids[..self.rebuilt].binary_search(&item_id).is_ok() || self.added.contains(&item_id)
+    }
+
+    /// Items the model holds.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Approximate heap bytes held (for benchmarks).
+    pub fn heap_bytes(&self) -> usize {
+        self.clusterer.heap_bytes()
+            + self.ids.capacity() * std::mem::size_of::<i64>()
+            + self.added.capacity() * (std::mem::size_of::<i64>() + 1)
+    }
+
+    /// The summary of a cluster, from its members' texts read back (members gone from the
+    /// database are left out).
+    async fn summary(
+        &self,
+        c: &Classes,
+        cl: u32,
+        items: &[FeedItem],
+    ) -> AppResult<ClusterSummary> {
+        let index: HashMap<i64, usize> = self
+            .clusterer
+            .members(cl)
+            .into_iter()
+            .map(|n| (self.ids[n], n))
+            .collect();
+        let texts: Vec<(usize, String)> = items
+            .iter()
+            .filter_map(|i| index.get(&i.id).map(|&n| (n, text_of(i))))
+            .collect();
+        let _ = c;
+        Ok(self
+            .clusterer
+            .summary(cl, texts.iter().map(|(n, t)| (*n, t.as_str()))))
     }
 
     /// Places one new item: it joins the class its cluster's items are in, or completes a
@@ -298,17 +426,10 @@ impl Model {
             return Ok(None);
         }
         let cl = self.clusterer.add(&text_of(item));
-        self.items.push(placed_of(item));
-        self.known.insert(item.id);
-        let group: Vec<usize> = self
-            .clusterer
-            .assignment()
-            .iter()
-            .enumerate()
-            .filter(|(_, &a)| a == cl)
-            .map(|(i, _)| i)
-            .collect();
-        let ids: Vec<i64> = group.iter().map(|&i| self.items[i].id).collect();
+        self.ids.push(item.id);
+        self.added.insert(item.id);
+        let group: Vec<usize> = self.clusterer.members(cl);
+        let ids: Vec<i64> = group.iter().map(|&i| self.ids[i]).collect();
         let asks = same_asks_of(c, &ids).await?;
         let now = now_ms();
         let mut tx = c.db().begin().await?;
@@ -318,34 +439,34 @@ impl Model {
             return Ok(None);
         }
         let refs: Vec<&MemberRow> = rows.iter().collect();
-        let new = self.items.last().cloned().expect("just pushed");
         let district_id = self.district_id;
-        let summary = self.clusterer.summary(cl);
         // True when the item joined an existing class (which may be supervised).
         let mut grew = false;
         let joined = if let Some((class_id, status)) = class_of_most(&refs) {
             grew = true;
-            add_member(&mut tx, district_id, class_id, &new, 0, &asks, now).await?;
-            if status == ClassStatus::Proposed && !summary.label.is_empty() {
-                store::relabel_proposed(&mut tx, class_id, &summary.label, now).await?;
+            add_member(&mut tx, district_id, class_id, Placed::of(item), 0, &asks, now).await?;
+            if status == ClassStatus::Proposed {
+                let items = feed::items(&c.opinions, &ids).await?;
+                let summary = self.summary(c, cl, &items).await?;
+                if !summary.label.is_empty() {
+                    store::relabel_proposed(&mut tx, class_id, &summary.label, now).await?;
+                }
             }
             Some(class_id)
         } else {
             let placed_ids: HashSet<i64> = rows.iter().map(|r| r.item_id).collect();
-            let free: Vec<usize> = group
+            let free: Vec<i64> = ids
                 .iter()
                 .copied()
-                .filter(|&i| !placed_ids.contains(&self.items[i].id))
+                .filter(|id| !placed_ids.contains(id))
                 .collect();
             if free.len() < c.config.min_size {
                 None
             } else {
+                let items = feed::items(&c.opinions, &ids).await?;
+                let summary = self.summary(c, cl, &items).await?;
                 let path = district_path(c, district_id).await?;
-                let label = if summary.label.is_empty() {
-                    "未命名类案".to_string()
-                } else {
-                    summary.label.clone()
-                };
+                let label = label_of(&summary);
                 let class_id = store::insert_class(
                     &mut tx,
                     district_id,
@@ -356,26 +477,20 @@ impl Model {
                     now,
                 )
                 .await?;
-                let ranks = rep_ranks(&self.clusterer, cl, &self.items);
-                for &i in &free {
-                    let rank = ranks.get(&self.items[i].id).copied().unwrap_or(0);
-                    add_member(
-                        &mut tx,
-                        district_id,
-                        class_id,
-                        &self.items[i],
-                        rank,
-                        &asks,
-                        now,
-                    )
-                    .await?;
+                let ranks = rep_ranks(&summary, |n| self.ids[n]);
+                let mut placed = 0;
+                for i in items.iter().filter(|i| !placed_ids.contains(&i.id)) {
+                    let rank = ranks.get(&i.id).copied().unwrap_or(0);
+                    add_member(&mut tx, district_id, class_id, Placed::of(i), rank, &asks, now)
+                        .await?;
+                    placed += 1;
                 }
                 yidu_audit::record(
                     &mut tx,
                     &Actor::system("class-worker"),
                     Entry::new("class.propose", "class", class_id)
                         .at(&path, Some(district_id))
-                        .summary(format!("{} items: {label}", free.len())),
+                        .summary(format!("{placed} items: {label}")),
                 )
                 .await?;
                 Some(class_id)
@@ -406,8 +521,12 @@ pub async fn rebuild_all(
         None => feed::districts(&c.opinions).await?,
     };
     let mut out = Vec::with_capacity(districts.len());
+    // Asked for by a person (or the CLI): runs to its end.
+    let never = Stop::new();
     for d in districts {
-        out.push(rebuild(c, d, actor).await?.0);
+        if let Rebuilt::Done(report, _) = rebuild(c, d, actor, &never).await? {
+            out.push(report);
+        }
     }
     Ok(out)
 }

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod decide;
 pub mod follow;
 pub mod read;
+pub mod stream;
 pub mod supervise;
 
 use crate::model::ClassesConfig;

@@ -53,50 +53,93 @@ const LIVE_SQL: &str = "o.status NOT IN ('merged','rejected','converted')";
 /// The district's items to cluster: every open item plus those that arrived since `since`
 /// (UTC ms), oldest first (by id, the order they arrived in).
 pub async fn window(o: &Opinions, district_id: i64, since: i64) -> AppResult<Vec<FeedItem>> {
-    // Only the columns a FeedItem keeps, a page at a time: a million-item district has
-    // hundreds of thousands of items in the window, and reading them all as full rows in
-    // one result held over a GB at once.
-    let sql = format!(
-        "SELECT o.id, o.tracking_no, o.district_id, o.region_path, o.grid_id, o.title, o.body,
-                o.status, o.unit_id, o.created_at
-           FROM opinions o WHERE o.district_id = $1 AND {LIVE_SQL}
-           AND (o.created_at >= $2 OR o.status IN {OPEN_SQL}) AND o.id > $3 ORDER BY o.id LIMIT {WINDOW_PAGE}"
-    );
     let mut out = Vec::new();
     let mut after = 0i64;
     loop {
-        let rows = sqlx::query(&sql)
-            .bind(district_id)
-            .bind(since)
-            .bind(after)
-            .fetch_all(o.db.pool())
-            .await?;
-        for r in &rows {
-            let status: String = r.get(7);
-            let item = FeedItem {
-                id: r.get(0),
-                tracking_no: r.get(1),
-                district_id: r.get(2),
-                region_path: r.get(3),
-                grid_id: r.get(4),
-                title: r.get(5),
-                body: r.get(6),
-                status: Status::parse(&status).unwrap_or(Status::Submitted),
-                unit_id: r.get(8),
-                created_at: r.get(9),
-            };
-            after = item.id;
-            out.push(item);
-        }
-        if (rows.len() as i64) < WINDOW_PAGE {
+        let page = window_page(o, district_id, since, after, WINDOW_PAGE).await?;
+        let Some(last) = page.last().map(|i| i.id) else {
+            break;
+        };
+        after = last;
+        let full = page.len() as i64 == WINDOW_PAGE;
+        out.extend(page);
+        if !full {
             break;
         }
     }
     Ok(out)
 }
 
+/// One page of [`window`]: at most `limit` of its items with an id above `after_id`, in id
+/// order. A caller that streams the window (the class rebuild reads a million-item
+/// district's window several times) holds one page at a time.
+pub async fn window_page(
+    o: &Opinions,
+    district_id: i64,
+    since: i64,
+    after_id: i64,
+    limit: i64,
+) -> AppResult<Vec<FeedItem>> {
+    // Only the columns a FeedItem keeps, a page at a time: a million-item district has
+    // hundreds of thousands of items in the window, and reading them all as full rows in
+    // one result held over a GB at once.
+    let sql = format!(
+        "SELECT {FEED_COLUMNS}
+           FROM opinions o WHERE o.district_id = $1 AND {LIVE_SQL}
+           AND (o.created_at >= $2 OR o.status IN {OPEN_SQL}) AND o.id > $3 ORDER BY o.id LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(district_id)
+        .bind(since)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(o.db.pool())
+        .await?;
+    Ok(rows.iter().map(feed_item).collect())
+}
+
+/// The columns [`feed_item`] reads.
+const FEED_COLUMNS: &str = "o.id, o.tracking_no, o.district_id, o.region_path, o.grid_id, o.title, o.body,
+                o.status, o.unit_id, o.created_at";
+
+fn feed_item(r: &yidu_db::AnyRow) -> FeedItem {
+    let status: String = r.get(7);
+    FeedItem {
+        id: r.get(0),
+        tracking_no: r.get(1),
+        district_id: r.get(2),
+        region_path: r.get(3),
+        grid_id: r.get(4),
+        title: r.get(5),
+        body: r.get(6),
+        status: Status::parse(&status).unwrap_or(Status::Submitted),
+        unit_id: r.get(8),
+        created_at: r.get(9),
+    }
+}
+
 /// Rows read per query by [`window`].
-const WINDOW_PAGE: i64 = 5_000;
+pub const WINDOW_PAGE: i64 = 5_000;
+
+/// The given items as the clustering sees them (missing ids are left out), in id order,
+/// read 500 at a time (the ids go into the query text).
+pub async fn items(o: &Opinions, ids: &[i64]) -> AppResult<Vec<FeedItem>> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = Vec::with_capacity(sorted.len());
+    for chunk in sorted.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!("SELECT {FEED_COLUMNS} FROM opinions o WHERE o.id IN ({list}) ORDER BY o.id");
+        let rows = sqlx::query(&sql).fetch_all(o.db.pool()).await?;
+        out.extend(rows.iter().map(feed_item));
+    }
+    Ok(out)
+}
 
 /// Items with an id above `after_id`, oldest first, at most `limit` (for the worker that
 /// assigns new items as they arrive without touching intake).
