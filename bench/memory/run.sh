@@ -14,6 +14,11 @@
 #     (PostgreSQL: the database must exist and be empty; it is left in place)
 #   YIDU_BENCH_DB_KEEP=/path/dir  reuses/keeps a SQLite database built by an earlier run.
 #
+#   YIDU_LOG=info YIDU_BENCH_WAIT_CLASSES=1  waits for the class worker's first rebuild
+#     before the idle wait and prints its time and the model's size.
+#   YIDU_BENCH_SIGTERM_AFTER=10  first starts the server, sends SIGTERM after 10 s (during
+#     the class worker's first rebuild) and prints how long it took to exit.
+#
 # Any YIDU_* setting (e.g. YIDU_MAX_CONNECTIONS, YIDU_SQLITE_CACHE_KB) is passed through
 # to the server, so the effect of a setting on memory can be measured directly.
 set -euo pipefail
@@ -49,11 +54,24 @@ if [ ! -f "$DIR/.filled" ]; then
 fi
 case "$DB" in sqlite://*) du -sh "$DIR" | awk '{print "database size: " $1}';; esac
 
+base=http://127.0.0.1:$PORT
+rss() { awk -v k="$1:" '$1 == k {print int($2 / 1024)}' "/proc/$PID/status"; }
+if [ -n "${YIDU_BENCH_SIGTERM_AFTER:-}" ]; then
+  # Shutdown while the class worker's first rebuild runs: SIGTERM N s after start, and the
+  # time until the process is gone (a stopped rebuild writes nothing, so the run below
+  # still starts from the same state).
+  "$BIN" --database "$DB" serve --listen "127.0.0.1:$PORT" >"$DIR/serve-sigterm.log" 2>&1 &
+  PID=$!
+  sleep "$YIDU_BENCH_SIGTERM_AFTER"
+  echo "SIGTERM ${YIDU_BENCH_SIGTERM_AFTER} s after start (RSS $(rss VmRSS) MB)"
+  t0=$(date +%s.%N); kill -TERM "$PID"; wait "$PID" || true
+  echo "  exited after $(echo "$(date +%s.%N) - $t0" | bc) s"
+  PID=
+fi
 "$BIN" --database "$DB" serve --listen "127.0.0.1:$PORT" >"$DIR/serve.log" 2>&1 &
 PID=$!
-base=http://127.0.0.1:$PORT
+started=$(date +%s.%N)
 for _ in $(seq 1 120); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
-rss() { awk -v k="$1:" '$1 == k {print int($2 / 1024)}' "/proc/$PID/status"; }
 echo "RSS after start: $(rss VmRSS) MB"
 # The start-up work in the background (near-duplicate index, class worker, a due model
 # training) is measured apart from the pages.
@@ -78,6 +96,12 @@ page "/staff/opinions?status=closed&page=50"
 page "/staff/opinions?q=%E8%B7%AF%E7%81%AF"
 page "/staff/opinions?q=%E5%B0%8F%E5%8C%BA%20%E5%99%AA%E9%9F%B3&page=3"
 echo "RSS after warm-up: $(rss VmRSS) MB"
+if [ -n "${YIDU_BENCH_WAIT_CLASSES:-}" ]; then
+  # With YIDU_LOG=info the worker logs "class model built" when its first rebuild is done.
+  for _ in $(seq 1 1200); do grep -q "class model built" "$DIR/serve.log" && break; sleep 0.5; done
+  echo "class worker's first rebuild done $(echo "$(date +%s.%N) - $started" | bc) s after start (or earlier: polled every 0.5 s), RSS $(rss VmRSS) MB (peak $(rss VmHWM) MB)"
+  grep "class model built" "$DIR/serve.log" | tail -n 1 || true
+fi
 sleep "$WAIT"
 now=$(rss VmRSS); peak=$(rss VmHWM)
 verdict=$([ "$now" -le 128 ] && echo met || echo "NOT met")

@@ -8,6 +8,7 @@ mod categories;
 mod classes;
 mod classes_deadline;
 mod classes_follow;
+mod classes_stop;
 mod cli;
 mod cockpit;
 mod cockpit_grains;

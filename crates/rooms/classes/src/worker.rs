@@ -130,6 +130,13 @@ impl Worker {
                     match rebuild(&c, district, &actor, &self.stop).await? {
                         Rebuilt::Done(report, model) => {
                             round.placed += report.placed;
+                            tracing::info!(
+                                district,
+                                items = model.len(),
+                                clusters = report.clusters,
+                                model_bytes = model.heap_bytes(),
+                                "class model built"
+                            );
                             e.insert(model)
                         }
                         Rebuilt::Stopped => {

@@ -397,12 +397,7 @@ impl Model {
 
     /// The summary of a cluster, from its members' texts read back (members gone from the
     /// database are left out).
-    async fn summary(
-        &self,
-        c: &Classes,
-        cl: u32,
-        items: &[FeedItem],
-    ) -> AppResult<ClusterSummary> {
+    fn summary(&self, cl: u32, items: &[FeedItem]) -> ClusterSummary {
         let index: HashMap<i64, usize> = self
             .clusterer
             .members(cl)
@@ -413,10 +408,8 @@ impl Model {
             .iter()
             .filter_map(|i| index.get(&i.id).map(|&n| (n, text_of(i))))
             .collect();
-        let _ = c;
-        Ok(self
-            .clusterer
-            .summary(cl, texts.iter().map(|(n, t)| (*n, t.as_str()))))
+        self.clusterer
+            .summary(cl, texts.iter().map(|(n, t)| (*n, t.as_str())))
     }
 
     /// Places one new item: it joins the class its cluster's items are in, or completes a
@@ -447,7 +440,7 @@ impl Model {
             add_member(&mut tx, district_id, class_id, Placed::of(item), 0, &asks, now).await?;
             if status == ClassStatus::Proposed {
                 let items = feed::items(&c.opinions, &ids).await?;
-                let summary = self.summary(c, cl, &items).await?;
+                let summary = self.summary(cl, &items);
                 if !summary.label.is_empty() {
                     store::relabel_proposed(&mut tx, class_id, &summary.label, now).await?;
                 }
@@ -464,7 +457,7 @@ impl Model {
                 None
             } else {
                 let items = feed::items(&c.opinions, &ids).await?;
-                let summary = self.summary(c, cl, &items).await?;
+                let summary = self.summary(cl, &items);
                 let path = district_path(c, district_id).await?;
                 let label = label_of(&summary);
                 let class_id = store::insert_class(
