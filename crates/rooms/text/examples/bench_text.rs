@@ -157,7 +157,10 @@ fn cluster(path: &Path, output: &Path, threshold: Option<f32>) {
         params.threshold = threshold;
     }
     // To compare centroid sizes: BENCH_CENTROID_TERMS=48 bench_text cluster ...
-    if let Some(n) = std::env::var("BENCH_CENTROID_TERMS").ok().and_then(|s| s.parse().ok()) {
+    if let Some(n) = std::env::var("BENCH_CENTROID_TERMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         params.centroid_terms = n;
     }
     let started = Instant::now();

@@ -474,10 +474,7 @@ impl Clusterer {
             self.summarize(&mut builder, item, text.as_ref());
         }
         let mut done = self.finish_summaries(builder);
-        order
-            .iter()
-            .filter_map(|c| done.remove(c))
-            .collect()
+        order.iter().filter_map(|c| done.remove(c)).collect()
     }
 
     /// Summary of one cluster from its members' texts (item number, text); members of

@@ -245,8 +245,9 @@ pub async fn rebuild(
                 .count();
             free >= c.config.min_size
                 && !members.iter().any(|&i| {
-                    kept.get(&id_of(i))
-                        .is_some_and(|r| r.class_id.is_some() && r.class_status != Some(ClassStatus::Dissolved))
+                    kept.get(&id_of(i)).is_some_and(|r| {
+                        r.class_id.is_some() && r.class_status != Some(ClassStatus::Dissolved)
+                    })
                 })
         })
         .map(|cl| cl as u32)
@@ -437,7 +438,16 @@ impl Model {
         let mut grew = false;
         let joined = if let Some((class_id, status)) = class_of_most(&refs) {
             grew = true;
-            add_member(&mut tx, district_id, class_id, Placed::of(item), 0, &asks, now).await?;
+            add_member(
+                &mut tx,
+                district_id,
+                class_id,
+                Placed::of(item),
+                0,
+                &asks,
+                now,
+            )
+            .await?;
             if status == ClassStatus::Proposed {
                 let items = feed::items(&c.opinions, &ids).await?;
                 let summary = self.summary(cl, &items);
@@ -474,8 +484,16 @@ impl Model {
                 let mut placed = 0;
                 for i in items.iter().filter(|i| !placed_ids.contains(&i.id)) {
                     let rank = ranks.get(&i.id).copied().unwrap_or(0);
-                    add_member(&mut tx, district_id, class_id, Placed::of(i), rank, &asks, now)
-                        .await?;
+                    add_member(
+                        &mut tx,
+                        district_id,
+                        class_id,
+                        Placed::of(i),
+                        rank,
+                        &asks,
+                        now,
+                    )
+                    .await?;
                     placed += 1;
                 }
                 yidu_audit::record(

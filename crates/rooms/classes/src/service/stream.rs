@@ -92,7 +92,6 @@ impl Window {
     pub fn ids(&self) -> Vec<i64> {
         self.places.iter().map(|p| p.id).collect()
     }
-
 }
 
 /// Runs `work` on a blocking thread (clustering is CPU work; the async threads serve pages).

@@ -99,7 +99,8 @@ pub async fn window_page(
 }
 
 /// The columns [`feed_item`] reads.
-const FEED_COLUMNS: &str = "o.id, o.tracking_no, o.district_id, o.region_path, o.grid_id, o.title, o.body,
+const FEED_COLUMNS: &str =
+    "o.id, o.tracking_no, o.district_id, o.region_path, o.grid_id, o.title, o.body,
                 o.status, o.unit_id, o.created_at";
 
 fn feed_item(r: &yidu_db::AnyRow) -> FeedItem {
@@ -134,7 +135,8 @@ pub async fn items(o: &Opinions, ids: &[i64]) -> AppResult<Vec<FeedItem>> {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let sql = format!("SELECT {FEED_COLUMNS} FROM opinions o WHERE o.id IN ({list}) ORDER BY o.id");
+        let sql =
+            format!("SELECT {FEED_COLUMNS} FROM opinions o WHERE o.id IN ({list}) ORDER BY o.id");
         let rows = sqlx::query(&sql).fetch_all(o.db.pool()).await?;
         out.extend(rows.iter().map(feed_item));
     }
