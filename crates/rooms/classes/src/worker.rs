@@ -137,7 +137,7 @@ impl Worker {
                                 model_bytes = model.heap_bytes(),
                                 "class model built"
                             );
-                            e.insert(model)
+                            e.insert(*model)
                         }
                         Rebuilt::Stopped => {
                             // Nothing moves: the next start takes up these items again.

@@ -71,7 +71,7 @@ pub struct Model {
 
 /// What a rebuild came to.
 pub enum Rebuilt {
-    Done(RebuildReport, Model),
+    Done(RebuildReport, Box<Model>),
     /// Asked to stop: nothing was written.
     Stopped,
 }
@@ -371,7 +371,7 @@ pub async fn rebuild(
         rebuilt,
         added: HashSet::new(),
     };
-    Ok(Rebuilt::Done(report, model))
+    Ok(Rebuilt::Done(report, Box::new(model)))
 }
 
 impl Model {
