@@ -17,7 +17,7 @@ async fn written(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM classes",
         "SELECT COUNT(*) FROM class_members",
         "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'class.%'",
-        "SELECT COALESCE(SUM(num), 0) FROM class_state",
+        "SELECT CAST(COALESCE(SUM(num), 0) AS BIGINT) FROM class_state",
         "SELECT COUNT(*) FROM class_state",
     ] {
         let n: i64 = sqlx::query(sql)
