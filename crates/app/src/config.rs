@@ -75,6 +75,7 @@ pub struct FileConfig {
     pub route_cache_ms: Option<u64>,
     pub write_batch_max: Option<usize>,
     pub write_batch_wait_us: Option<u64>,
+    pub write_batch_requests: Option<bool>,
     pub class_window_days: Option<u32>,
     pub class_min_size: Option<usize>,
     pub text_preselect_confidence: Option<f32>,
@@ -294,6 +295,9 @@ impl Config {
                     max_wait: env_parse("YIDU_WRITE_BATCH_WAIT_US")?
                         .or(file.write_batch_wait_us)
                         .map_or(d.max_wait, std::time::Duration::from_micros),
+                    batch_requests: env_parse("YIDU_WRITE_BATCH_REQUESTS")?
+                        .or(file.write_batch_requests)
+                        .unwrap_or(d.batch_requests),
                 }
             },
             accounts,

@@ -13,6 +13,7 @@
 //! Hot write paths use [`Db::write`] instead: group commit (see [`write`]), so that many
 //! requests share one fsync on SQLite.
 
+pub mod batch;
 pub mod migrate;
 pub mod testing;
 pub mod write;
@@ -20,6 +21,7 @@ pub mod write;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+pub use batch::Batch;
 pub use write::{BoxFuture, GroupCommit, WriteStats};
 
 pub use sqlx::any::AnyRow;
@@ -72,6 +74,10 @@ pub struct Db {
     /// The group-commit writer (SQLite only).
     writer: Option<Arc<write::Writer>>,
     counters: Arc<write::Counters>,
+    /// The queues of [`Db::write_batched`].
+    batchers: Arc<batch::Batchers>,
+    /// Whether [`Db::write_batched`] batches (else each request is its own job).
+    batch_requests: bool,
 }
 
 impl std::fmt::Debug for Db {
@@ -189,6 +195,8 @@ impl Db {
                     write,
                     display_url,
                     counters,
+                    batchers: Arc::default(),
+                    batch_requests: opts.group_commit.batch_requests,
                 })
             }
             Backend::Postgres => {
@@ -204,6 +212,8 @@ impl Db {
                     display_url,
                     writer: None,
                     counters: Arc::default(),
+                    batchers: Arc::default(),
+                    batch_requests: opts.group_commit.batch_requests,
                 })
             }
         }

@@ -45,6 +45,10 @@ pub struct GroupCommit {
     /// already gathers everything that arrived during the previous COMMIT. Tokio's timer
     /// has millisecond resolution, so small non-zero values act like one millisecond.
     pub max_wait: Duration,
+    /// Whether [`crate::Db::write_batched`] writes the queued requests of one kind with
+    /// multi-row statements (both engines; see [`crate::batch`]). Off, each request is
+    /// its own job, as [`crate::Db::write`] runs it.
+    pub batch_requests: bool,
 }
 
 impl Default for GroupCommit {
@@ -52,6 +56,7 @@ impl Default for GroupCommit {
         GroupCommit {
             max_batch: 256,
             max_wait: Duration::ZERO,
+            batch_requests: true,
         }
     }
 }
@@ -61,12 +66,18 @@ impl Default for GroupCommit {
 pub struct WriteStats {
     pub jobs: u64,
     pub commits: u64,
+    /// Batches written by [`crate::Db::write_batched`] (each one job) and the requests
+    /// they held.
+    pub batches: u64,
+    pub batched_requests: u64,
 }
 
 #[derive(Default)]
 pub(crate) struct Counters {
     jobs: AtomicU64,
     commits: AtomicU64,
+    batches: AtomicU64,
+    batched_requests: AtomicU64,
 }
 
 impl Counters {
@@ -74,10 +85,16 @@ impl Counters {
         self.jobs.fetch_add(jobs, Ordering::Relaxed);
         self.commits.fetch_add(commits, Ordering::Relaxed);
     }
+    pub(crate) fn add_batch(&self, requests: u64) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batched_requests.fetch_add(requests, Ordering::Relaxed);
+    }
     pub(crate) fn get(&self) -> WriteStats {
         WriteStats {
             jobs: self.jobs.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            batched_requests: self.batched_requests.load(Ordering::Relaxed),
         }
     }
 }
@@ -101,7 +118,7 @@ struct Pending<F, T, E> {
 
 /// The error each job of a failed batch gets: sqlx errors are not Clone, and the cause
 /// is the batch's, not the job's.
-fn batch_error(e: &sqlx::Error) -> sqlx::Error {
+pub(crate) fn batch_error(e: &sqlx::Error) -> sqlx::Error {
     sqlx::Error::Protocol(format!("group commit failed: {e}"))
 }
 

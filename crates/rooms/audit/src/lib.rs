@@ -11,10 +11,12 @@
 //! months; GB/T 22239 level 3 asks for them to be protected): nothing deletes them.
 
 pub mod api;
+mod batch;
 pub mod model;
 pub mod pages;
 pub mod service;
 mod store;
 
+pub use batch::record_many;
 pub use model::{Actor, AuditRecord, Entry, VerifyReport};
 pub use service::{list, record, verify};

@@ -371,6 +371,47 @@ async fn bump_grid(conn: &mut AnyConnection, k: &Key, n: i64) -> Result<(), sqlx
     Ok(())
 }
 
+/// Adds newly received items to the counters, inside the caller's transaction: one
+/// township look-up and one upsert per table for all of them (the intake's batches).
+/// Equal to [`record`] with [`Change::submitted`] for each item.
+pub async fn record_received(
+    conn: &mut AnyConnection,
+    cal: &Calendar,
+    reply_days: u32,
+    items: &[Item],
+) -> Result<(), sqlx::Error> {
+    let mut paths: Vec<String> = items.iter().flat_map(|i| prefixes(&i.region_path)).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut townships = HashSet::new();
+    for chunk in paths.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT path FROM regions WHERE level = 'township' AND path IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for p in chunk {
+            q = q.bind(p.clone());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            townships.insert(r.get::<String, _>(0));
+        }
+    }
+    let mut totals = Totals::default();
+    for it in items {
+        let key = Key {
+            day: day_of(it.created_at),
+            region_path: township_of(&it.region_path, &townships),
+            category_id: it.category_id.unwrap_or(0),
+            station_id: it.station_id.unwrap_or(0),
+            grid_id: it.grid_id.unwrap_or(0),
+        };
+        totals.add(&key, &tally(cal, reply_days, it));
+    }
+    totals.write(conn).await
+}
+
 /// Counter rows computed in memory, every grain, ready to be written.
 #[derive(Default)]
 pub struct Totals {

@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod digest_send;
 pub mod feed;
 pub mod handling;
+mod intake;
 pub mod moves;
 pub mod queue;
 pub mod read;

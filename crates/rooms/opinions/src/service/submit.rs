@@ -14,7 +14,7 @@ use yidu_audit::{Actor, Entry};
 use yidu_db::AnyConnection;
 use yidu_kernel::{clock::now_ms, AppError, AppResult, FieldError};
 
-const IDEMPOTENCY_SCOPE: &str = "opinion.submit";
+pub(crate) const IDEMPOTENCY_SCOPE: &str = "opinion.submit";
 /// Letters and digits that cannot be mistaken for one another when read aloud or copied.
 const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
@@ -84,21 +84,21 @@ pub(crate) async fn check_category(o: &Opinions, id: Option<i64>) -> AppResult<(
 /// tokenized, so that writing it runs SQL only (it holds SQLite's single writer then).
 pub struct Prepared {
     pub receipt: Receipt,
-    query_hash: String,
-    channel_kind: &'static str,
-    channel_ref: String,
-    routing: super::routes::Routing,
-    clean: CleanSubmission,
-    name_enc: String,
-    phone_enc: String,
-    phone_index: String,
-    client_index: String,
-    client: String,
-    deadline: Option<i64>,
-    now: i64,
-    search_tokens: String,
-    photos: Vec<(String, Vec<u8>)>,
-    idempotency_key: Option<String>,
+    pub(crate) query_hash: String,
+    pub(crate) channel_kind: &'static str,
+    pub(crate) channel_ref: String,
+    pub(crate) routing: super::routes::Routing,
+    pub(crate) clean: CleanSubmission,
+    pub(crate) name_enc: String,
+    pub(crate) phone_enc: String,
+    pub(crate) phone_index: String,
+    pub(crate) client_index: String,
+    pub(crate) client: String,
+    pub(crate) deadline: Option<i64>,
+    pub(crate) now: i64,
+    pub(crate) search_tokens: String,
+    pub(crate) photos: Vec<(String, Vec<u8>)>,
+    pub(crate) idempotency_key: Option<String>,
 }
 
 /// Why a write job did not go through: an ordinary refusal, or another request with the
@@ -153,10 +153,15 @@ pub async fn submit(
     let key = prepared.idempotency_key.clone();
     // Group commit: the rows go into a transaction shared with concurrent submissions,
     // in a savepoint of their own, and the receipt is given once the COMMIT is durable.
-    let ctx = o.clone();
-    let written =
-        o.db.write(move |tx| Box::pin(async move { write_rows(tx, &ctx, &prepared).await }))
-            .await;
+    // Batched: written with the submissions queued meanwhile, one statement per table.
+    let written = o
+        .db
+        .write_batched::<super::intake::Intake>(super::intake::Queued {
+            o: o.clone(),
+            p: prepared,
+        })
+        .await
+        .and_then(|out| out);
     match written {
         Ok(_) => Ok(receipt),
         Err(Refusal::App(e)) => Err(e),
