@@ -20,8 +20,8 @@
 
 use crate::{BoxFuture, Db, Tx};
 use std::any::{Any, TypeId};
-use std::future::Future;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
@@ -166,9 +166,7 @@ async fn run<B: Batch>(db: Db, mut queue: mpsc::UnboundedReceiver<(B::Item, Repl
                     let db = db.clone();
                     async move {
                         let out = db
-                            .write(move |tx| {
-                                Box::pin(async move { B::write_one(tx, &item).await })
-                            })
+                            .write(move |tx| Box::pin(async move { B::write_one(tx, &item).await }))
                             .await;
                         let _ = reply.send(out);
                     }

@@ -18,10 +18,10 @@ pub mod migrate;
 pub mod testing;
 pub mod write;
 
+pub use batch::Batch;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-pub use batch::Batch;
 pub use write::{BoxFuture, GroupCommit, WriteStats};
 
 pub use sqlx::any::AnyRow;

@@ -112,7 +112,10 @@ async fn queued_requests_form_one_batch_and_each_gets_its_answer() {
     assert_eq!(s.batched_requests - before.batched_requests, 30);
     // The first alone, the 29 queued behind it together (at most a straggler apart).
     let batches = s.batches - before.batches;
-    assert!((2..=3).contains(&batches), "{batches} batches for 30 requests");
+    assert!(
+        (2..=3).contains(&batches),
+        "{batches} batches for 30 requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

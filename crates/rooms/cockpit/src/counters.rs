@@ -380,7 +380,10 @@ pub async fn record_received(
     reply_days: u32,
     items: &[Item],
 ) -> Result<(), sqlx::Error> {
-    let mut paths: Vec<String> = items.iter().flat_map(|i| prefixes(&i.region_path)).collect();
+    let mut paths: Vec<String> = items
+        .iter()
+        .flat_map(|i| prefixes(&i.region_path))
+        .collect();
     paths.sort_unstable();
     paths.dedup();
     let mut townships = HashSet::new();

@@ -40,7 +40,10 @@ impl Batch for Intake {
         Box::pin(write_many(tx, items))
     }
 
-    fn write_one<'c>(tx: &'c mut Tx, item: &'c Queued) -> BoxFuture<'c, Result<Self::Out, Refusal>> {
+    fn write_one<'c>(
+        tx: &'c mut Tx,
+        item: &'c Queued,
+    ) -> BoxFuture<'c, Result<Self::Out, Refusal>> {
         Box::pin(async move {
             match write_rows(tx, &item.o, &item.p).await {
                 Ok(id) => Ok(Ok(id)),
@@ -75,7 +78,10 @@ fn key_taken() -> Refusal {
     ))
 }
 
-async fn write_many(conn: &mut AnyConnection, items: &[Queued]) -> Result<Vec<Result<i64, Refusal>>, sqlx::Error> {
+async fn write_many(
+    conn: &mut AnyConnection,
+    items: &[Queued],
+) -> Result<Vec<Result<i64, Refusal>>, sqlx::Error> {
     let Some(first) = items.first() else {
         return Ok(Vec::new());
     };
@@ -137,7 +143,10 @@ async fn write_many(conn: &mut AnyConnection, items: &[Queued]) -> Result<Vec<Re
 }
 
 /// Inserts the items; returns their ids in the order given.
-async fn insert_items(conn: &mut AnyConnection, live: &[&Prepared]) -> Result<Vec<i64>, sqlx::Error> {
+async fn insert_items(
+    conn: &mut AnyConnection,
+    live: &[&Prepared],
+) -> Result<Vec<i64>, sqlx::Error> {
     if live.is_empty() {
         return Ok(Vec::new());
     }
@@ -244,8 +253,13 @@ async fn write_companions(
             ..Default::default()
         })
         .collect();
-    yidu_cockpit::counters::record_received(&mut *conn, &o.calendar, o.config.reply_days, &received)
-        .await?;
+    yidu_cockpit::counters::record_received(
+        &mut *conn,
+        &o.calendar,
+        o.config.reply_days,
+        &received,
+    )
+    .await?;
 
     for (id, p) in ids.iter().zip(live) {
         for (ct, bytes) in &p.photos {

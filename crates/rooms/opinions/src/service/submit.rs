@@ -154,9 +154,8 @@ pub async fn submit(
     // Group commit: the rows go into a transaction shared with concurrent submissions,
     // in a savepoint of their own, and the receipt is given once the COMMIT is durable.
     // Batched: written with the submissions queued meanwhile, one statement per table.
-    let written = o
-        .db
-        .write_batched::<super::intake::Intake>(super::intake::Queued {
+    let written =
+        o.db.write_batched::<super::intake::Intake>(super::intake::Queued {
             o: o.clone(),
             p: prepared,
         })
