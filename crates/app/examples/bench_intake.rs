@@ -260,9 +260,13 @@ async fn raw_run(
                     break;
                 }
                 let mut tx = o.db.begin().await?;
-                submit::write_rows(&mut tx, &o, &p)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                match submit::write_rows(&mut tx, &o, &p).await {
+                    Ok(_) => {}
+                    // Two random tracking numbers of the day clashed (the server tries
+                    // again with new ones): rolled back, not counted.
+                    Err(submit::Refusal::TrackingTaken) => continue,
+                    Err(e) => anyhow::bail!("{e:?}"),
+                }
                 tx.commit().await?;
                 ok += 1;
                 lat.push(t0.elapsed().as_micros() as u64);

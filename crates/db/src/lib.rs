@@ -15,10 +15,12 @@
 
 pub mod batch;
 pub mod migrate;
+pub mod placeholders;
 pub mod testing;
 pub mod write;
 
 pub use batch::Batch;
+pub use placeholders::positional;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;

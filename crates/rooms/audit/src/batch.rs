@@ -46,6 +46,7 @@ pub async fn record_many(
          RETURNING chain, seq, head_hash",
         marks(3, wanted.len())
     );
+    let reserve = yidu_db::positional(conn, reserve);
     let mut q = sqlx::query(&reserve).persistent(false);
     for (chain, n) in &wanted {
         q = q.bind(chain.to_string()).bind(*n).bind(String::new());
@@ -90,6 +91,7 @@ pub async fn record_many(
          VALUES {}",
         marks(13, records.len())
     );
+    let insert = yidu_db::positional(conn, insert);
     let mut q = sqlx::query(&insert).persistent(false);
     for ((actor, entry), (chain, seq, prev, h)) in records.iter().zip(&values) {
         q = q
@@ -113,6 +115,7 @@ pub async fn record_many(
          ON CONFLICT (chain) DO UPDATE SET head_hash = excluded.head_hash",
         marks(3, heads.len())
     );
+    let set_heads = yidu_db::positional(conn, set_heads);
     let mut q = sqlx::query(&set_heads).persistent(false);
     let mut heads: Vec<_> = heads.into_iter().collect();
     heads.sort_unstable();

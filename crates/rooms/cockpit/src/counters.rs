@@ -393,6 +393,7 @@ pub async fn record_received(
             "SELECT path FROM regions WHERE level = 'township' AND path IN ({})",
             marks.join(", ")
         );
+        let sql = yidu_db::positional(conn, sql);
         let mut q = sqlx::query(&sql).persistent(false);
         for p in chunk {
             q = q.bind(p.clone());
@@ -453,7 +454,7 @@ impl Totals {
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let per = 200;
         for chunk in rows.chunks(per) {
-            let sql = upsert_sql(chunk.len());
+            let sql = yidu_db::positional(conn, upsert_sql(chunk.len()));
             let mut q = sqlx::query(&sql);
             for ((grain, day, path, cat, st), c) in chunk {
                 q = q

@@ -178,30 +178,49 @@ pub async fn by_tracking_no(db: &Db, no: &str) -> Result<Option<OpinionRow>, sql
         .map(from_row))
 }
 
-/// Submissions from one blind-indexed source since a time (rate limits).
-/// Submissions from one blind-indexed source since a time, counted up to `cap` (rate
-/// limits only need to know whether the limit is reached, so the count never scans more
-/// rows than the limit however busy a source is).
-pub async fn count_since(
-    db: &Db,
-    column: &str,
-    index: &str,
-    since: i64,
-    cap: i64,
-) -> Result<i64, sqlx::Error> {
-    let column = match column {
-        "phone_index" => "phone_index",
-        _ => "client_index",
-    };
-    Ok(sqlx::query(&format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM opinions WHERE {column} = $1 AND created_at >= $2 LIMIT $3) capped"
-    ))
-    .bind(index)
-    .bind(since)
-    .bind(cap.max(0))
+/// What a citizen's submission is checked against before it is prepared.
+pub struct IntakeChecks<'a> {
+    pub category_id: Option<i64>,
+    pub client_index: &'a str,
+    pub client_since: i64,
+    pub client_cap: i64,
+    pub phone_index: &'a str,
+    pub phone_since: i64,
+    /// 0 when the submission has no phone number: nothing is counted.
+    pub phone_cap: i64,
+}
+
+pub struct IntakeCounts {
+    /// No category chosen, or an active one.
+    pub category_ok: bool,
+    /// Items from this client since `client_since`, counted up to its cap.
+    pub client_count: i64,
+    /// Items with this phone number since `phone_since`, counted up to its cap.
+    pub phone_count: i64,
+}
+
+/// The category check and both rate-limit counts of a submission in one statement.
+pub async fn intake_checks(db: &Db, c: IntakeChecks<'_>) -> Result<IntakeCounts, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT
+           (SELECT COUNT(*) FROM (SELECT 1 FROM opinions WHERE client_index = $1 AND created_at >= $2 LIMIT $3) by_client),
+           (SELECT COUNT(*) FROM (SELECT 1 FROM opinions WHERE phone_index = $4 AND created_at >= $5 LIMIT $6) by_phone),
+           (SELECT COUNT(*) FROM categories WHERE id = $7 AND retired = 0)",
+    )
+    .bind(c.client_index)
+    .bind(c.client_since)
+    .bind(c.client_cap.max(0))
+    .bind(c.phone_index)
+    .bind(c.phone_since)
+    .bind(c.phone_cap.max(0))
+    .bind(c.category_id.unwrap_or(-1))
     .fetch_one(db.pool())
-    .await?
-    .get(0))
+    .await?;
+    Ok(IntakeCounts {
+        category_ok: c.category_id.is_none() || row.get::<i64, _>(2) > 0,
+        client_count: row.get(0),
+        phone_count: row.get(1),
+    })
 }
 
 pub async fn insert_file(

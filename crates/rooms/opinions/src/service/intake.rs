@@ -106,9 +106,13 @@ async fn write_many(
         let sql = format!(
             "INSERT INTO idempotency_keys (scope, idem_key, response, created_at) VALUES {} \
              ON CONFLICT (scope, idem_key) DO NOTHING RETURNING idem_key",
-            values(keyed.len(), 3, |b| format!("($1, {})", marks(b + 1, 3)))
+            values(keyed.len(), 3, |b| format!(
+                "('{IDEMPOTENCY_SCOPE}', {})",
+                marks(b, 3)
+            ))
         );
-        let mut q = sqlx::query(&sql).persistent(false).bind(IDEMPOTENCY_SCOPE);
+        let sql = yidu_db::positional(conn, sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for (i, k) in &keyed {
             let p = &items[*i].p;
             let stored = serde_json::to_string(&p.receipt)
@@ -155,7 +159,7 @@ async fn insert_items(
             region_path, district_id, grid_id, category_id, title, body, address, latitude, longitude,
             citizen_name_enc, citizen_phone_enc, phone_index, client_index, status, deadline_at, created_at, updated_at)
          VALUES {} RETURNING id, tracking_no",
-        values(live.len(), 22, |b| format!(
+        values(live.len(), 23, |b| format!(
             "({}, CAST(${} AS DOUBLE PRECISION), CAST(${} AS DOUBLE PRECISION), {}, 'submitted', ${}, ${}, ${})",
             marks(b, 14),
             b + 14,
@@ -163,9 +167,10 @@ async fn insert_items(
             marks(b + 16, 4),
             b + 20,
             b + 21,
-            b + 21
+            b + 22
         ))
     );
+    let sql = yidu_db::positional(conn, sql);
     let mut q = sqlx::query(&sql).persistent(false);
     for p in live {
         let (c, r) = (&p.clean, &p.routing);
@@ -192,6 +197,7 @@ async fn insert_items(
             .bind(p.phone_index.clone())
             .bind(p.client_index.clone())
             .bind(p.deadline)
+            .bind(p.now)
             .bind(p.now);
     }
     // RETURNING promises no order: ids are matched back by tracking number (unique).
@@ -235,6 +241,7 @@ async fn write_companions(
             b + 1
         ))
     );
+    let sql = yidu_db::positional(conn, sql);
     let mut q = sqlx::query(&sql).persistent(false);
     for (id, p) in ids.iter().zip(live) {
         q = q.bind(*id).bind(p.now);
@@ -280,6 +287,7 @@ async fn write_companions(
             b + 5
         ))
     );
+    let sql = yidu_db::positional(conn, sql);
     let mut q = sqlx::query(&sql).persistent(false);
     for (id, p) in ids.iter().zip(live) {
         q = q
@@ -294,20 +302,25 @@ async fn write_companions(
 
     let sql = format!(
         "INSERT INTO outbox (event_id, topic, payload, created_at, attempts, next_attempt_at) VALUES {}",
-        values(n, 3, |b| format!(
+        values(n, 4, |b| format!(
             "(${b}, 'opinion.submitted', ${}, ${}, 0, ${})",
             b + 1,
             b + 2,
-            b + 2
+            b + 3
         ))
     );
+    let sql = yidu_db::positional(conn, sql);
     let mut q = sqlx::query(&sql).persistent(false);
     for p in live {
         let payload = serde_json::json!({
             "event": "opinion.submitted", "tracking_no": p.receipt.tracking_no, "status": "submitted",
             "channel": p.channel_kind, "region_id": p.routing.region_id, "at": p.now,
         });
-        q = q.bind(event_id()).bind(payload.to_string()).bind(p.now);
+        q = q
+            .bind(event_id())
+            .bind(payload.to_string())
+            .bind(p.now)
+            .bind(p.now);
     }
     q.execute(&mut *conn).await?;
 

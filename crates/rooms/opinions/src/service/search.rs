@@ -332,7 +332,7 @@ pub async fn index_batch(
     rows: &[(i64, String)],
 ) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(400) {
-        let sql = insert_sql(backend, chunk.len());
+        let sql = yidu_db::positional(conn, insert_sql(backend, chunk.len()));
         let mut q = sqlx::query(&sql);
         for (id, tokens) in chunk {
             q = q.bind(*id).bind(tokens.clone());

@@ -33,34 +33,46 @@ pub fn query_hash(tracking_no: &str, code: &str) -> String {
     )))
 }
 
-async fn check_limits(
+/// The category (it must exist and be active) and the rate limits, in one read: every
+/// submission asks, and each separate read is a round trip to a database thread.
+async fn check_category_and_limits(
     o: &Opinions,
+    category_id: Option<i64>,
     client_index: &str,
     phone_index: &str,
     now: i64,
 ) -> AppResult<()> {
-    let hour = now - 3_600_000;
-    let per_client = o.config.per_client_per_hour;
-    if store::count_since(&o.db, "client_index", client_index, hour, per_client).await?
-        >= per_client
-    {
-        return Err(AppError::RateLimited);
-    }
-    let per_phone = o.config.per_phone_per_day;
-    if !phone_index.is_empty()
-        && store::count_since(
-            &o.db,
-            "phone_index",
+    let (per_client, per_phone) = (o.config.per_client_per_hour, o.config.per_phone_per_day);
+    let checks = store::intake_checks(
+        &o.db,
+        store::IntakeChecks {
+            category_id,
+            client_index,
+            client_since: now - 3_600_000,
+            client_cap: per_client,
             phone_index,
-            now - 86_400_000,
-            per_phone,
-        )
-        .await?
-            >= per_phone
+            phone_since: now - 86_400_000,
+            phone_cap: if phone_index.is_empty() { 0 } else { per_phone },
+        },
+    )
+    .await?;
+    if !checks.category_ok {
+        return Err(unknown_category());
+    }
+    if checks.client_count >= per_client
+        || (!phone_index.is_empty() && checks.phone_count >= per_phone)
     {
         return Err(AppError::RateLimited);
     }
     Ok(())
+}
+
+fn unknown_category() -> AppError {
+    AppError::field(
+        "category_id",
+        "所选类别不存在",
+        "the chosen category does not exist",
+    )
 }
 
 /// The category must exist and be active (retired ones stay on old items only).
@@ -71,11 +83,7 @@ pub(crate) async fn check_category(o: &Opinions, id: Option<i64>) -> AppResult<(
         .fetch_optional(o.db.pool())
         .await?;
     if found.is_none() {
-        return Err(AppError::field(
-            "category_id",
-            "所选类别不存在",
-            "the chosen category does not exist",
-        ));
+        return Err(unknown_category());
     }
     Ok(())
 }
@@ -107,6 +115,10 @@ pub struct Prepared {
 pub enum Refusal {
     App(AppError),
     KeyTaken(AppError),
+    /// The random tracking number is already an item's (about once in 2 × 10⁹ / n² for
+    /// n items in a day): nothing was stored, and the submission is tried again with new
+    /// numbers.
+    TrackingTaken,
 }
 
 impl From<sqlx::Error> for Refusal {
@@ -148,33 +160,43 @@ pub async fn submit(
             return serde_json::from_str(&stored).map_err(AppError::internal);
         }
     }
-    let prepared = prepare(o, channel, input, photos, client, idempotency_key).await?;
-    let receipt = prepared.receipt.clone();
-    let key = prepared.idempotency_key.clone();
-    // Group commit: the rows go into a transaction shared with concurrent submissions,
-    // in a savepoint of their own, and the receipt is given once the COMMIT is durable.
-    // Batched: written with the submissions queued meanwhile, one statement per table.
-    let written =
-        o.db.write_batched::<super::intake::Intake>(super::intake::Queued {
-            o: o.clone(),
-            p: prepared,
-        })
-        .await
-        .and_then(|out| out);
-    match written {
-        Ok(_) => Ok(receipt),
-        Err(Refusal::App(e)) => Err(e),
-        Err(Refusal::KeyTaken(e)) => {
-            // A concurrent request with the same key won: answer with its receipt. It is
-            // committed by now (it came first in this batch or in an earlier commit).
-            let k = key.as_deref().unwrap_or_default();
-            match store::idempotent_response(&o.db, IDEMPOTENCY_SCOPE, k).await? {
-                Some(first) => serde_json::from_str(&first).map_err(AppError::internal),
-                None => Err(e),
+    for _ in 0..TRACKING_ATTEMPTS {
+        let prepared = prepare(o, channel.clone(), input, photos, client, idempotency_key).await?;
+        let receipt = prepared.receipt.clone();
+        let key = prepared.idempotency_key.clone();
+        // Group commit: the rows go into a transaction shared with concurrent submissions,
+        // in a savepoint of their own, and the receipt is given once the COMMIT is durable.
+        // Batched: written with the submissions queued meanwhile, one statement per table.
+        let written =
+            o.db.write_batched::<super::intake::Intake>(super::intake::Queued {
+                o: o.clone(),
+                p: prepared,
+            })
+            .await
+            .and_then(|out| out);
+        return match written {
+            Ok(_) => Ok(receipt),
+            Err(Refusal::App(e)) => Err(e),
+            Err(Refusal::TrackingTaken) => continue,
+            Err(Refusal::KeyTaken(e)) => {
+                // A concurrent request with the same key won: answer with its receipt. It
+                // is committed by now (it came first in this batch or in an earlier commit).
+                let k = key.as_deref().unwrap_or_default();
+                match store::idempotent_response(&o.db, IDEMPOTENCY_SCOPE, k).await? {
+                    Some(first) => serde_json::from_str(&first).map_err(AppError::internal),
+                    None => Err(e),
+                }
             }
-        }
+        };
     }
+    Err(AppError::internal(anyhow::anyhow!(
+        "no free tracking number in {TRACKING_ATTEMPTS} attempts"
+    )))
 }
+
+/// New random numbers for a submission whose tracking number was taken: a second clash
+/// in a row means something other than chance.
+const TRACKING_ATTEMPTS: usize = 3;
 
 /// Everything before the write: validation, photo checks, routing, rate limits, sealing
 /// personal data and tokenizing for search.
@@ -203,9 +225,6 @@ pub async fn prepare(
         }
     }
     problems.finish()?;
-    check_category(o, clean.category_id).await?;
-    let routing = super::routes::route(o, &channel, clean.grid_id).await?;
-
     let now = now_ms();
     let client_index = o.keys.blind_index("client", client);
     let phone_index = clean
@@ -213,7 +232,8 @@ pub async fn prepare(
         .as_ref()
         .map(|p| o.keys.blind_index("phone", p.as_str()))
         .unwrap_or_default();
-    check_limits(o, &client_index, &phone_index, now).await?;
+    check_category_and_limits(o, clean.category_id, &client_index, &phone_index, now).await?;
+    let routing = super::routes::route(o, &channel, clean.grid_id).await?;
 
     let tracking_no = format!(
         "{}{}",
@@ -314,7 +334,12 @@ pub async fn write_rows(
             now,
         },
     )
-    .await?;
+    .await
+    .map_err(|e| match &e {
+        // The item's only unique column besides its id is the tracking number.
+        sqlx::Error::Database(d) if d.is_unique_violation() => Refusal::TrackingTaken,
+        _ => Refusal::from(e),
+    })?;
     super::search::index(&mut *conn, o.db.backend(), id, &p.search_tokens).await?;
     store::insert_event(
         &mut *conn,
