@@ -266,6 +266,7 @@ async fn serve_logs_json_and_shuts_down_gracefully_on_sigterm() {
         .arg(&data)
         .arg("--database")
         .arg(&app.config.database_url)
+        .env_remove("MALLOC_ARENA_MAX")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -282,6 +283,15 @@ async fn serve_logs_json_and_shuts_down_gracefully_on_sigterm() {
     let resp = http_get(&addr, "/readyz");
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     let pid = child.id().to_string();
+    // It restarted itself in place (same process) with glibc's arenas limited (main.rs).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        assert!(
+            env.split(|b| *b == 0).any(|v| v == b"MALLOC_ARENA_MAX=2"),
+            "serve runs with MALLOC_ARENA_MAX=2"
+        );
+    }
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
