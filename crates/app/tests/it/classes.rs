@@ -150,6 +150,22 @@ pub(crate) async fn class_of(app: &TestApp, token: &str, item: i64) -> Option<i6
     None
 }
 
+/// The demo world grouped into classes, with the street-light class confirmed by the office.
+pub(crate) async fn confirmed_light(app: &TestApp, office: &str) -> (World, i64) {
+    let w = world(app).await;
+    rebuild(app, office).await;
+    let light = class_of(app, office, w.light[0].id).await.unwrap();
+    let (s, v) = post(
+        app,
+        office,
+        &format!("/api/v1/classes/{light}/confirm"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    (w, light)
+}
+
 pub(crate) fn ids(s: &[Sent]) -> Vec<i64> {
     let mut v: Vec<i64> = s.iter().map(|x| x.id).collect();
     v.sort_unstable();
@@ -550,16 +566,7 @@ async fn one_class_reply_reaches_every_member() {
     let office = app.token("office").await;
     let deputy = app.token("deputy1").await;
     let dept = app.token("dept1").await;
-    let w = world(&app).await;
-    rebuild(&app, &office).await;
-    let light = class_of(&app, &office, w.light[0].id).await.unwrap();
-    post(
-        &app,
-        &office,
-        &format!("/api/v1/classes/{light}/confirm"),
-        json!({}),
-    )
-    .await;
+    let (w, light) = confirmed_light(&app, &office).await;
 
     // One member was answered on the spot before the class was supervised.
     let done_early = &w.light[3];

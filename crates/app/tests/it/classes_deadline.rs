@@ -4,7 +4,7 @@
 //! the class (split, dissolve) or a class reply that ends the supervision gives the usual
 //! rule back. Refusals change nothing.
 
-use crate::classes::{class_of, classes, demo, post, rebuild, send, world};
+use crate::classes::{class_of, classes, confirmed_light, demo, post, rebuild, send, world};
 use crate::helpers::TestApp;
 use serde_json::{json, Value};
 use yidu_db::Row;
@@ -87,16 +87,7 @@ async fn the_class_deadline_holds_through_the_whole_handling() {
     let deputy = app.token("deputy1").await;
     let unit = demo(&app).unit_id;
     let cfg = classes(&app).opinions.config.clone();
-    let w = world(&app).await;
-    rebuild(&app, &office).await;
-    let light = class_of(&app, &office, w.light[0].id).await.unwrap();
-    post(
-        &app,
-        &office,
-        &format!("/api/v1/classes/{light}/confirm"),
-        json!({}),
-    )
-    .await;
+    let (w, light) = confirmed_light(&app, &office).await;
     // One member was answered on the spot before: the class leaves it alone.
     let early = w.light[3].id;
     moves(&app, &deputy, early, json!({"action": "accept"})).await;

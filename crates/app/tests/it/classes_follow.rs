@@ -2,7 +2,9 @@
 //! cockpit, 同问 for a citizen whose browser runs no script, and a supervised class that
 //! follows its members as they join (worker, rebuild, merge) and leave (split).
 
-use crate::classes::{class_of, classes, demo, members, post, rebuild, send, world, LIGHT};
+use crate::classes::{
+    class_of, classes, confirmed_light, demo, members, post, rebuild, send, world, LIGHT,
+};
 use crate::helpers::{csrf_in, TestApp};
 use serde_json::{json, Value};
 use yidu_db::Row;
@@ -264,17 +266,8 @@ async fn a_supervised_class_follows_its_members() {
     let deputy = app.token("deputy1").await;
     let dept = app.token("dept1").await;
     let unit = demo(&app).unit_id;
-    let w = world(&app).await;
-    rebuild(&app, &office).await;
-    let light = class_of(&app, &office, w.light[0].id).await.unwrap();
+    let (w, light) = confirmed_light(&app, &office).await;
     let noise = class_of(&app, &office, w.noise[0].id).await.unwrap();
-    post(
-        &app,
-        &office,
-        &format!("/api/v1/classes/{light}/confirm"),
-        json!({}),
-    )
-    .await;
     let (s, v) = post(
         &app,
         &office,
