@@ -19,7 +19,7 @@ async fn a_taken_tracking_number_stores_nothing_and_asks_for_new_numbers() {
     let before = count(&app).await;
     let audits_before = audits(&app).await;
 
-    let o = crate::classes::classes(&app).opinions;
+    let o = yidu_app::router::opinions(app.db.clone(), &app.config).unwrap();
     let input: Submission = serde_json::from_value(body.clone()).unwrap();
     let mut p = submit::prepare(
         &o,
