@@ -5,6 +5,8 @@
 use crate::helpers::TestApp;
 use serde_json::{json, Value};
 use yidu_db::Row;
+use yidu_opinions::assist::models::{self, DailyRun};
+use yidu_text::Stop;
 
 fn demo(app: &TestApp) -> &yidu_registry::demo::DemoSummary {
     &app.demo.as_ref().unwrap().summary
@@ -421,25 +423,16 @@ async fn the_daily_run_trains_once_per_day() {
     // A few hundred handled items of the demo history to learn from.
     let app = TestApp::spawn_demo_with(|c| c.demo_history = 300).await;
     let o = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
-    let first = yidu_opinions::assist::models::scheduled(&o, "2026-11-29")
-        .await
-        .unwrap();
-    assert!(first.is_some());
-    let second = yidu_opinions::assist::models::scheduled(&o, "2026-11-29")
-        .await
-        .unwrap();
-    assert!(second.is_none());
-    let trained = |reports: &[yidu_opinions::assist::models::TrainReport]| {
-        reports.iter().filter(|r| r.model_id.is_some()).count()
-    };
-    assert!(trained(&first.unwrap()) >= 1, "the first day trains");
+    let first = daily(&o, "2026-11-29").await;
+    assert!(matches!(
+        daily(&o, "2026-11-29").await,
+        DailyRun::TakenElsewhere
+    ));
+    assert!(trained(&ran(first)) >= 1, "the first day trains");
 
     // After a restart, nothing new handled: the next day trains nothing.
     let restarted = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
-    let quiet = yidu_opinions::assist::models::scheduled(&restarted, "2026-11-30")
-        .await
-        .unwrap()
-        .unwrap();
+    let quiet = ran(daily(&restarted, "2026-11-30").await);
     assert_eq!(trained(&quiet), 0, "{quiet:?}");
 
     // A stored model in an older format (as after an upgrade) is replaced the next day.
@@ -458,11 +451,58 @@ async fn the_daily_run_trains_once_per_day() {
             .unwrap();
     }
     let upgraded = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
-    let replaced = yidu_opinions::assist::models::scheduled(&upgraded, "2026-12-01")
-        .await
-        .unwrap()
-        .unwrap();
+    let replaced = ran(daily(&upgraded, "2026-12-01").await);
     assert_eq!(trained(&replaced), rows.len(), "{replaced:?}");
+}
+
+async fn daily(o: &yidu_opinions::Opinions, day: &str) -> DailyRun {
+    models::scheduled(o, day, &Stop::new()).await.unwrap()
+}
+
+fn ran(run: DailyRun) -> Vec<models::TrainReport> {
+    match run {
+        DailyRun::Ran(reports) => reports,
+        other => panic!("expected a run: {other:?}"),
+    }
+}
+
+fn trained(reports: &[models::TrainReport]) -> usize {
+    reports.iter().filter(|r| r.model_id.is_some()).count()
+}
+
+/// Shutdown during the daily training: stopped at any of its checks, the run stores no
+/// half-trained model and gives the day back, so the next start trains what is due.
+#[tokio::test]
+async fn a_stopped_daily_run_gives_its_day_back() {
+    let app = TestApp::spawn_demo_with(|c| c.demo_history = 300).await;
+    let o = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
+    let models_stored = || async {
+        sqlx::query("SELECT COUNT(*) FROM text_models")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    };
+    let claims = || async {
+        sqlx::query("SELECT COUNT(*) FROM text_train_runs WHERE day = '2026-12-02'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    };
+    // Already set, then at the 1st, 20th and 200th check (all within the first kind: a
+    // check that came after its training would leave its model stored).
+    for checks in [0, 1, 20, 200] {
+        let run = models::scheduled(&o, "2026-12-02", &Stop::after_checks(checks))
+            .await
+            .unwrap();
+        assert!(matches!(run, DailyRun::Stopped), "{checks}: {run:?}");
+        assert_eq!(models_stored().await, 0, "stopped at {checks}");
+        assert_eq!(claims().await, 0, "the day is given back ({checks})");
+    }
+    let after = ran(daily(&o, "2026-12-02").await);
+    assert!(trained(&after) >= 1, "{after:?}");
+    assert_eq!(claims().await, 1);
 }
 
 /// The retraining minimums and the pre-selection threshold are the deployment's settings.

@@ -17,6 +17,7 @@ use crate::hashing::SeededRng;
 use crate::linear::{train_svm, SvmParams};
 use crate::normalize::normalize;
 use crate::segment::Segmenter;
+use crate::stop::Stop;
 
 /// Bumped whenever the file layout or the feature recipe changes; older files are refused
 /// with a message asking to retrain rather than predicting garbage.
@@ -142,9 +143,28 @@ fn extract_all(
     segmenter: &Segmenter,
     config: &FeatureConfig,
 ) -> Vec<Vec<(u64, f32)>> {
-    parallel_map(texts, |text| {
+    extract_all_or_stop(texts, segmenter, config, &Stop::new())
+        .expect("a flag nobody sets never stops")
+}
+
+/// [`extract_all`], checking `stop` before each text (segmenting tens of thousands of
+/// texts takes seconds).
+fn extract_all_or_stop(
+    texts: &[&str],
+    segmenter: &Segmenter,
+    config: &FeatureConfig,
+    stop: &Stop,
+) -> Result<Vec<Vec<(u64, f32)>>, TextError> {
+    let counts = parallel_map(texts, |text| {
+        if stop.is_stopped() {
+            return Vec::new();
+        }
         raw_counts(&normalize(text), segmenter, config)
-    })
+    });
+    if stop.is_stopped() {
+        return Err(TextError::Stopped);
+    }
+    Ok(counts)
 }
 
 impl Model {
@@ -154,12 +174,24 @@ impl Model {
         labels: &[&str],
         options: &TrainOptions,
     ) -> Result<Model, TextError> {
+        Self::train_or_stop(texts, labels, options, &Stop::new())
+    }
+
+    /// [`Model::train`] that gives up with [`TextError::Stopped`] once `stop` is set: it
+    /// checks before each text's features and each label's model (a district's 50,000
+    /// items take half a minute of CPU, which a shutting-down server must not wait for).
+    pub fn train_or_stop(
+        texts: &[&str],
+        labels: &[&str],
+        options: &TrainOptions,
+        stop: &Stop,
+    ) -> Result<Model, TextError> {
         assert_eq!(texts.len(), labels.len(), "one label per text");
         let segmenter = Segmenter::with_user_words(&options.user_words);
-        let counts = extract_all(texts, &segmenter, &options.features);
+        let counts = extract_all_or_stop(texts, &segmenter, &options.features, stop)?;
         let interned = InternedDocs::new(&counts);
         let all: Vec<usize> = (0..texts.len()).collect();
-        let (mut model, _) = Self::train_interned(&interned, &all, labels, options)?;
+        let (mut model, _) = Self::train_interned(&interned, &all, labels, options, stop)?;
         model.vocabulary.build_index();
         model.segmenter = Some(segmenter);
         Ok(model)
@@ -173,6 +205,7 @@ impl Model {
         train: &[usize],
         labels: &[&str],
         options: &TrainOptions,
+        stop: &Stop,
     ) -> Result<(Model, FeatureMap), TextError> {
         let mut label_names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
         label_names.sort();
@@ -196,6 +229,9 @@ impl Model {
         let dim = vocabulary.len();
         let jobs: Vec<usize> = (0..label_names.len()).collect();
         let per_label = parallel_map(&jobs, |&label| {
+            if stop.is_stopped() {
+                return None;
+            }
             let positive: Vec<bool> = label_index.iter().map(|&l| l == label).collect();
             let ratio = nb_ratio(&vectors, &positive, dim, options.nb_alpha);
             let scaled: Vec<SparseVec> = vectors
@@ -212,12 +248,15 @@ impl Model {
                 ((positive.len() as f32 - positives) / positives).powf(options.class_balance);
             let (weights, bias) = train_svm(&scaled, &positive, dim, &params, balance);
             let weight_times_ratio = weights.iter().zip(&ratio).map(|(w, r)| w * r).collect();
-            LabelModel {
+            Some(LabelModel {
                 ratio,
                 weight_times_ratio,
                 bias,
-            }
+            })
         });
+        let Some(per_label) = per_label.into_iter().collect::<Option<Vec<_>>>() else {
+            return Err(TextError::Stopped);
+        };
         let mut model = Model {
             labels: label_names,
             vocabulary,
@@ -405,7 +444,8 @@ fn calibrate(
         let part: Vec<usize> = (0..train.len()).filter(|&i| inner_of[i] != fold).collect();
         let docs: Vec<usize> = part.iter().map(|&i| train[i]).collect();
         let part_labels: Vec<&str> = part.iter().map(|&i| labels[i]).collect();
-        let (model, map) = Model::train_interned(interned, &docs, &part_labels, &inner_options)?;
+        let (model, map) =
+            Model::train_interned(interned, &docs, &part_labels, &inner_options, &Stop::new())?;
         for i in (0..train.len()).filter(|&i| inner_of[i] == fold) {
             let x = model
                 .vocabulary
@@ -546,7 +586,8 @@ pub fn cross_validate(
         let train: Vec<usize> = (0..texts.len()).filter(|&i| fold_of[i] != fold).collect();
         let test: Vec<usize> = (0..texts.len()).filter(|&i| fold_of[i] == fold).collect();
         let train_labels: Vec<&str> = train.iter().map(|&i| labels[i]).collect();
-        let (model, map) = Model::train_interned(&interned, &train, &train_labels, options)?;
+        let (model, map) =
+            Model::train_interned(&interned, &train, &train_labels, options, &Stop::new())?;
         let predicted = parallel_map(&test, |&i| {
             let x = model.vocabulary.transform_interned(&interned.docs[i], &map);
             model.predict_vector(&x).label

@@ -37,6 +37,8 @@ pub enum TextError {
     TooFewLabels,
     #[error("模型文件无效：{0} / invalid model file: {0}")]
     BadModel(String),
+    #[error("已停止（服务正在关闭）/ stopped (the server is shutting down)")]
+    Stopped,
 }
 
 impl TextError {

@@ -23,6 +23,7 @@ mod linear;
 pub mod neardup;
 pub mod normalize;
 pub mod segment;
+pub mod stop;
 
 pub use classify::{cross_validate, CvReport, Model, Prediction, TrainOptions};
 pub use cluster::{
@@ -32,3 +33,4 @@ pub use error::TextError;
 pub use neardup::{NearDupIndex, NearDupMatch, NearDupParams};
 pub use normalize::normalize;
 pub use segment::Segmenter;
+pub use stop::Stop;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use yidu_text::cluster::{ClusterParams, Clusterer, Clustering, IdfTable};
 use yidu_text::{
-    cli, normalize, Model, NearDupIndex, NearDupParams, Segmenter, TextError, TrainOptions,
+    cli, normalize, Model, NearDupIndex, NearDupParams, Segmenter, Stop, TextError, TrainOptions,
 };
 
 /// Made-up citizen messages in three categories, ten each.
@@ -246,6 +246,34 @@ fn training_is_deterministic_and_survives_save_and_load() {
         "{refused}"
     );
     assert!(Model::from_bytes(b"not a model").is_err());
+}
+
+/// Stopped at any of its checks, training gives up with `Stopped`; a flag that is never
+/// reached changes nothing (the same model as `train`).
+#[test]
+fn training_stops_at_every_check_and_a_late_stop_changes_nothing() {
+    let options = small_options();
+    let plain = Model::train(&texts(), &labels(), &options).unwrap();
+    let mut stopped_at = 0;
+    for checks in 0.. {
+        assert!(checks < 10_000, "training never finished");
+        match Model::train_or_stop(&texts(), &labels(), &options, &Stop::after_checks(checks)) {
+            Err(TextError::Stopped) => stopped_at += 1,
+            Err(e) => panic!("stopped at check {checks}: {e}"),
+            Ok(model) => {
+                assert_eq!(model, plain);
+                break;
+            }
+        }
+    }
+    // One check per text and per label at least (30 texts, 3 labels), all of them honoured.
+    assert!(stopped_at > 30 + 3, "{stopped_at}");
+    let set = Stop::new();
+    set.stop();
+    assert!(matches!(
+        Model::train_or_stop(&texts(), &labels(), &options, &set),
+        Err(TextError::Stopped)
+    ));
 }
 
 #[test]

@@ -7,61 +7,13 @@
 
 use super::Classes;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
 use yidu_kernel::{AppError, AppResult};
 use yidu_opinions::service::feed::{self, FeedItem, WINDOW_PAGE};
 use yidu_text::cli::clustering_text;
 use yidu_text::{ClusterSummary, Clusterer, IdfCounter};
 
-/// Asks a long piece of work (a rebuild) to give up at its next check. Clones share it.
-#[derive(Debug, Clone)]
-pub struct Stop(Arc<StopState>);
-
-#[derive(Debug)]
-struct StopState {
-    stopped: AtomicBool,
-    /// Checks left before the flag sets itself; negative: no limit.
-    checks_left: AtomicI64,
-}
-
-impl Default for Stop {
-    fn default() -> Stop {
-        Stop::after_checks(-1)
-    }
-}
-
-impl Stop {
-    pub fn new() -> Stop {
-        Stop::default()
-    }
-
-    /// A flag that sets itself at the `n`-th check (0: already set; negative: never), so a
-    /// test can stop a rebuild at each of its checks in turn without timing anything.
-    pub fn after_checks(n: i64) -> Stop {
-        Stop(Arc::new(StopState {
-            stopped: AtomicBool::new(n == 0),
-            checks_left: AtomicI64::new(n),
-        }))
-    }
-
-    pub fn stop(&self) {
-        self.0.stopped.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        if self.0.stopped.load(Ordering::SeqCst) {
-            return true;
-        }
-        if self.0.checks_left.load(Ordering::SeqCst) > 0
-            && self.0.checks_left.fetch_sub(1, Ordering::SeqCst) == 1
-        {
-            self.stop();
-            return true;
-        }
-        false
-    }
-}
+/// The stop flag every step checks; the text room's, shared with model training.
+pub use yidu_text::Stop;
 
 /// Items clustered between two checks of the stop flag (a few ms of work).
 const CHECK_EVERY: usize = 32;

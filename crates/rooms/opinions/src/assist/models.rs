@@ -10,7 +10,7 @@ use yidu_audit::{Actor, Entry};
 use yidu_db::Row;
 use yidu_kernel::clock::now_ms;
 use yidu_kernel::{AppError, AppResult, Principal, Role};
-use yidu_text::{Model, TrainOptions};
+use yidu_text::{Model, Stop, TextError, TrainOptions};
 
 // The minimums (items, items per label, new items before the daily run retrains) and
 // the pre-selection confidence are the deployment's settings: `AssistConfig`.
@@ -224,8 +224,13 @@ pub fn may_retrain(p: &Principal) -> AppResult<()> {
 pub async fn retrain(o: &Opinions, p: &Principal, client: &str) -> AppResult<Vec<TrainReport>> {
     may_retrain(p)?;
     let mut out = Vec::new();
+    // Asked for by someone waiting on the page: it runs to the end.
+    let never = Stop::new();
     for kind in Kind::ALL {
-        out.push(train_kind(o, kind, &Actor::new(p, client)).await?);
+        match train_kind(o, kind, &Actor::new(p, client), &never).await? {
+            Some(report) => out.push(report),
+            None => return Err(AppError::internal(anyhow::anyhow!("training stopped"))),
+        }
     }
     refresh(o, true).await?;
     Ok(out)
@@ -247,10 +252,22 @@ async fn counts(o: &Opinions, kind: Kind) -> AppResult<(i64, i64)> {
     Ok((handled, modelled))
 }
 
+/// What the daily run did.
+#[derive(Debug)]
+pub enum DailyRun {
+    /// This instance had the day: a report for each kind it retrained (none may be due).
+    Ran(Vec<TrainReport>),
+    /// Another instance, or an earlier start of this one, has the day.
+    TakenElsewhere,
+    /// Stopped (the server is shutting down) before every due kind was trained: the day's
+    /// claim is given back, so the next instance to start trains what is still due.
+    Stopped,
+}
+
 /// The scheduled run: claims today's row (one instance wins), then retrains each kind
 /// with at least `text_retrain_min_new` newly handled items, or whose stored model this
-/// version cannot read. None when another instance has the day.
-pub async fn scheduled(o: &Opinions, day: &str) -> AppResult<Option<Vec<TrainReport>>> {
+/// version cannot read. Gives up at `stop`'s next check.
+pub async fn scheduled(o: &Opinions, day: &str, stop: &Stop) -> AppResult<DailyRun> {
     let claimed = sqlx::query(
         "INSERT INTO text_train_runs (day, claimed_at) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING",
     )
@@ -260,7 +277,7 @@ pub async fn scheduled(o: &Opinions, day: &str) -> AppResult<Option<Vec<TrainRep
     .await?
     .rows_affected();
     if claimed == 0 {
-        return Ok(None);
+        return Ok(DailyRun::TakenElsewhere);
     }
     // Load what can be loaded first: a stored model this version cannot read (one saved
     // in an older format) stays unloaded, and is replaced today rather than after the next
@@ -277,14 +294,29 @@ pub async fn scheduled(o: &Opinions, day: &str) -> AppResult<Option<Vec<TrainRep
                 .get(kind)
                 .is_none();
         if unreadable || handled - modelled >= o.config.assist.retrain_min_new {
-            out.push(train_kind(o, kind, &Actor::system("text-retrain")).await?);
+            match train_kind(o, kind, &Actor::system("text-retrain"), stop).await? {
+                Some(report) => out.push(report),
+                None => {
+                    sqlx::query("DELETE FROM text_train_runs WHERE day = $1")
+                        .bind(day)
+                        .execute(o.db.pool())
+                        .await?;
+                    return Ok(DailyRun::Stopped);
+                }
+            }
         }
     }
     refresh(o, true).await?;
-    Ok(Some(out))
+    Ok(DailyRun::Ran(out))
 }
 
-async fn train_kind(o: &Opinions, kind: Kind, actor: &Actor) -> AppResult<TrainReport> {
+/// Trains and stores one kind's model; None when `stop` came first (nothing stored).
+async fn train_kind(
+    o: &Opinions,
+    kind: Kind,
+    actor: &Actor,
+    stop: &Stop,
+) -> AppResult<Option<TrainReport>> {
     let started = now_ms();
     let rows = sqlx::query(kind.examples_sql())
         .bind(MAX_ITEMS)
@@ -315,16 +347,22 @@ async fn train_kind(o: &Opinions, kind: Kind, actor: &Actor) -> AppResult<TrainR
         report.skipped = Some(format!(
             "已办理事项不足（需至少 {min} 件、2 个以上各有 {per} 件的类别或单位） / too few handled items (need {min}, with 2 or more labels of {per} items each)"
         ));
-        return Ok(report);
+        return Ok(Some(report));
     }
-    let model = tokio::task::spawn_blocking(move || {
+    let stop_training = stop.clone();
+    let trained = tokio::task::spawn_blocking(move || {
         let texts: Vec<&str> = examples.iter().map(|(t, _)| t.as_str()).collect();
         let labels: Vec<&str> = examples.iter().map(|(_, l)| l.as_str()).collect();
-        Model::train(&texts, &labels, &TrainOptions::default()).map(|m| m.to_bytes())
+        Model::train_or_stop(&texts, &labels, &TrainOptions::default(), &stop_training)
+            .map(|m| m.to_bytes())
     })
     .await
-    .map_err(AppError::internal)?
     .map_err(AppError::internal)?;
+    let model = match trained {
+        Ok(bytes) => bytes,
+        Err(TextError::Stopped) => return Ok(None),
+        Err(e) => return Err(AppError::internal(e)),
+    };
     let now = now_ms();
     let mut tx = o.db.pool().begin().await?;
     let id: i64 = sqlx::query(
@@ -359,7 +397,7 @@ async fn train_kind(o: &Opinions, kind: Kind, actor: &Actor) -> AppResult<TrainR
         .await?;
     report.model_id = Some(id);
     report.millis = now_ms() - started;
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// Drops the examples of labels with fewer than `min_per_label` of them; returns the
@@ -415,6 +453,19 @@ pub fn spawn(
     o: Opinions,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    // Training checks this flag (a district's 50,000 items take half a minute of CPU):
+    // shutdown must not wait for it.
+    let stop = Stop::new();
+    let mut told = shutdown.clone();
+    let stop_on_shutdown = stop.clone();
+    tokio::spawn(async move {
+        while !*told.borrow() {
+            if told.changed().await.is_err() {
+                break;
+            }
+        }
+        stop_on_shutdown.stop();
+    });
     tokio::spawn(async move {
         // Warm the near-duplicate index so the first lookup is fast.
         if let Err(e) = super::similar::refresh(&o, true).await {
@@ -428,9 +479,10 @@ pub fn spawn(
             let now = now_ms();
             let day = crate::service::digest_send::china_day(now);
             if yidu_kernel::clock::to_china(now).hour() >= 2 && day != done_for {
-                match scheduled(&o, &day).await {
+                match scheduled(&o, &day, &stop).await {
+                    Ok(DailyRun::Stopped) => break,
                     Ok(r) => {
-                        if let Some(r) = r {
+                        if let DailyRun::Ran(r) = r {
                             tracing::info!(?r, "text models retrained");
                         }
                         done_for = day;
