@@ -79,6 +79,9 @@ print(f"5-fold CV CPU time (all threads): ours {f('ours_cv_cpu_seconds'):.2f} s;
 print(f"clustering messages-hot: ours {f('ours_cluster_seconds'):.2f} s, purity {f('ours_purity'):.3f}; "
       f"DBSCAN {f('baseline_dbscan_seconds'):.2f} s ({f('baseline_dbscan_seconds')/f('ours_cluster_seconds'):.1f}x), purity {f('dbscan_purity'):.3f}; "
       f"agglomerative {f('baseline_agglomerative_seconds'):.2f} s ({f('baseline_agglomerative_seconds')/f('ours_cluster_seconds'):.1f}x), purity {f('agglomerative_purity'):.3f}")
+print(f"clustering CPU time: ours {f('ours_cluster_cpu_seconds'):.2f} s; "
+      f"DBSCAN {f('baseline_dbscan_cpu_seconds'):.2f} s ({f('baseline_dbscan_cpu_seconds')/f('ours_cluster_cpu_seconds'):.1f}x); "
+      f"agglomerative {f('baseline_agglomerative_cpu_seconds'):.2f} s ({f('baseline_agglomerative_cpu_seconds')/f('ours_cluster_cpu_seconds'):.1f}x)")
 for prefix, what in (("neardup_", "100 areas"), ("neardup_one_area_", "one area")):
     print(f"near-dup at {r.get(prefix + 'items', '?')} items, {what}: p50 {f(prefix + 'p50_ms'):.3f} ms, p99 {f(prefix + 'p99_ms'):.3f} ms, "
           f"best-of-3 p99 {f(prefix + 'best_of_3_p99_ms'):.3f} ms, CPU mean {f(prefix + 'cpu_mean_ms'):.3f} ms, "
