@@ -132,6 +132,21 @@ def purity(clusters_path, labels_path, name):
     print(f"RESULT {name}_purity={majority / max(counted, 1):.3f}")
     print(f"RESULT {name}_labelled_items_in_clusters={counted}")
     print(f"RESULT {name}_labels_split={sum(1 for h in homes.values() if len(h) > 1)}")
+    # Pairs of labelled items: of the pairs put in one cluster, the share with one label
+    # (precision), and of the pairs with one label, the share put in one cluster (recall).
+    # Large labels weigh more, so one merge or split of a big group moves them a lot.
+    cluster_of = {r["id"]: r["cluster"] for r in read(clusters_path) if r["id"] in labels}
+    ids = sorted(cluster_of)
+    same_cluster = same_label = both = 0
+    for n, a in enumerate(ids):
+        for b in ids[n + 1:]:
+            c = cluster_of[a] == cluster_of[b]
+            l = labels[a] == labels[b]
+            same_cluster += c
+            same_label += l
+            both += c and l
+    print(f"RESULT {name}_pair_precision={both / max(same_cluster, 1):.3f}")
+    print(f"RESULT {name}_pair_recall={both / max(same_label, 1):.3f}")
 
 
 if __name__ == "__main__":

@@ -156,12 +156,18 @@ fn cluster(path: &Path, output: &Path, threshold: Option<f32>) {
     if let Some(threshold) = threshold {
         params.threshold = threshold;
     }
-    // To compare centroid sizes: BENCH_CENTROID_TERMS=48 bench_text cluster ...
+    // To compare settings: BENCH_CENTROID_TERMS=48 BENCH_BIGRAM_WEIGHT=1 bench_text cluster ...
     if let Some(n) = std::env::var("BENCH_CENTROID_TERMS")
         .ok()
         .and_then(|s| s.parse().ok())
     {
         params.centroid_terms = n;
+    }
+    if let Some(w) = std::env::var("BENCH_BIGRAM_WEIGHT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        params.bigram_weight = w;
     }
     // The timed part starts with loading jieba's dictionary and the normalizer's tables,
     // as the baseline's starts with jieba.initialize(); the load is also reported alone.
