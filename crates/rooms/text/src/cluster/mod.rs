@@ -21,10 +21,14 @@
 
 use std::collections::HashMap;
 
-use crate::features::{NS_BIGRAM, NS_WORD};
-use crate::hashing::{hash_bytes, TermMap};
+use crate::hashing::TermMap;
 use crate::normalize::{is_han, normalize};
 use crate::segment::Segmenter;
+
+mod terms;
+
+use terms::{is_bigram, raw_terms, segment_all, Term};
+pub use terms::{IdfCounter, IdfTable, TERM_CACHE_ENTRIES};
 
 /// Tuning of the clustering.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,187 +58,6 @@ impl Default for ClusterParams {
             bigram_weight: 0.7,
             centroid_terms: 24,
         }
-    }
-}
-
-/// A term: the hash of a word or character bigram cut to 32 bits, the top bit telling a
-/// bigram from a word. (At a million distinct terms a few hundred pairs collide, which
-/// does not change which items look alike.)
-type Term = u32;
-const BIGRAM_BIT: Term = 1 << 31;
-
-fn word_term(word: &str) -> Term {
-    hash_bytes(u64::from(NS_WORD), word.as_bytes()) as u32 & !BIGRAM_BIT
-}
-
-fn bigram_term(bigram: &str) -> Term {
-    hash_bytes(u64::from(NS_BIGRAM), bigram.as_bytes()) as u32 | BIGRAM_BIT
-}
-
-fn is_bigram(term: Term) -> bool {
-    term & BIGRAM_BIT != 0
-}
-
-/// Terms of normalized text with their counts, sorted by term; `on_word` sees each word
-/// kept (for labels).
-///
-/// The terms are collected in a vector and counted by sorting it: cheaper than a hash map
-/// for the few hundred terms of a message, and it gives the term order the rest needs.
-fn raw_terms(
-    normalized: &str,
-    segmenter: &Segmenter,
-    mut on_word: impl FnMut(Term, &str),
-) -> Vec<(Term, u32)> {
-    let mut all: Vec<Term> = Vec::with_capacity(normalized.len() / 2);
-    for word in segmenter.words(normalized) {
-        // Numbers and single characters say little about what the problem is.
-        if word.chars().any(|c| c.is_ascii_digit()) || word.chars().count() < 2 {
-            continue;
-        }
-        let term = word_term(word);
-        on_word(term, word);
-        all.push(term);
-    }
-    // Bigrams are hashed straight from the text: one small String per bigram used to cost
-    // more than hashing it.
-    let mut previous: Option<(usize, char)> = None;
-    for (at, c) in normalized.char_indices() {
-        if let Some((start, p)) = previous {
-            if is_han(p) && is_han(c) {
-                all.push(bigram_term(&normalized[start..at + c.len_utf8()]));
-            }
-        }
-        previous = Some((at, c));
-    }
-    all.sort_unstable();
-    let mut terms: Vec<(Term, u32)> = Vec::with_capacity(all.len());
-    for term in all {
-        match terms.last_mut() {
-            Some(last) if last.0 == term => last.1 += 1,
-            _ => terms.push((term, 1)),
-        }
-    }
-    terms
-}
-
-/// Inverse document frequencies of terms over a corpus, fixed while clustering.
-///
-/// Only terms seen in at least two documents are stored (sorted, 8 bytes each, with their
-/// IDF already computed): about half of a corpus's terms occur once, and a term absent from
-/// the table counts as seen once. A radix index on the terms' top bits (4 bytes per two
-/// entries) narrows a lookup to a few neighbouring entries: a plain binary search over
-/// 100,000+ entries missed the cache at every step and was a tenth of the clustering time.
-#[derive(Debug, Clone)]
-pub struct IdfTable {
-    docs: u32,
-    idf: Vec<(Term, f32)>,
-    /// IDF of a term seen in one document (or none).
-    rare: f32,
-    /// `starts[k]` is the first entry whose term's top `bits` bits are at least `k`.
-    starts: Vec<u32>,
-    bits: u32,
-}
-
-/// Counts document frequencies one text at a time, so a corpus can be streamed.
-#[derive(Debug, Default)]
-pub struct IdfCounter {
-    docs: u32,
-    df: TermMap<u32>,
-}
-
-impl IdfCounter {
-    pub fn new() -> Self {
-        IdfCounter::default()
-    }
-
-    pub fn add(&mut self, text: &str, segmenter: &Segmenter) {
-        self.add_terms(&raw_terms(&normalize(text), segmenter, |_, _| {}));
-    }
-
-    /// Counts one document given its terms (each term once).
-    fn add_terms(&mut self, terms: &[(Term, u32)]) {
-        for &(term, _) in terms {
-            *self.df.entry(term).or_insert(0) += 1;
-        }
-        self.docs += 1;
-    }
-
-    pub fn finish(self) -> IdfTable {
-        let docs = self.docs;
-        let idf_of = |df: u32| ((1.0 + docs as f32) / (1.0 + df as f32)).ln() + 1.0;
-        let mut idf: Vec<(Term, f32)> = self
-            .df
-            .into_iter()
-            .filter(|t| t.1 > 1)
-            .map(|(term, df)| (term, idf_of(df)))
-            .collect();
-        idf.sort_unstable_by_key(|t| t.0);
-        idf.shrink_to_fit();
-        // About two entries per bucket.
-        let bits = (usize::BITS - (idf.len() / 2).leading_zeros()).min(24);
-        let buckets = 1usize << bits;
-        let mut starts: Vec<u32> = Vec::with_capacity(buckets + 1);
-        let mut at = 0;
-        for bucket in 0..buckets {
-            while at < idf.len() && (bucket_of(idf[at].0, bits) as usize) < bucket {
-                at += 1;
-            }
-            starts.push(at as u32);
-        }
-        starts.push(idf.len() as u32);
-        IdfTable {
-            docs,
-            idf,
-            rare: idf_of(1),
-            starts,
-            bits,
-        }
-    }
-}
-
-impl Default for IdfTable {
-    /// The table of an empty corpus: every term counts as seen once.
-    fn default() -> Self {
-        IdfCounter::new().finish()
-    }
-}
-
-/// The radix bucket of a term: its top `bits` bits.
-fn bucket_of(term: Term, bits: u32) -> u32 {
-    if bits == 0 {
-        0
-    } else {
-        term >> (Term::BITS - bits)
-    }
-}
-
-impl IdfTable {
-    /// Counts the documents each term appears in.
-    pub fn fit<S: AsRef<str>>(texts: &[S], segmenter: &Segmenter) -> Self {
-        let mut counter = IdfCounter::new();
-        for text in texts {
-            counter.add(text.as_ref(), segmenter);
-        }
-        counter.finish()
-    }
-
-    /// Documents the table was fitted on.
-    pub fn docs(&self) -> u32 {
-        self.docs
-    }
-
-    fn idf(&self, term: Term) -> f32 {
-        let k = bucket_of(term, self.bits) as usize;
-        let bucket = &self.idf[self.starts[k] as usize..self.starts[k + 1] as usize];
-        match bucket.binary_search_by_key(&term, |t| t.0) {
-            Ok(i) => bucket[i].1,
-            Err(_) => self.rare,
-        }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.idf.capacity() * std::mem::size_of::<(Term, f32)>()
-            + self.starts.capacity() * std::mem::size_of::<u32>()
     }
 }
 
@@ -361,7 +184,18 @@ impl Clustering {
         params: ClusterParams,
     ) -> Clustering {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let cached = segment_all(texts, &segmenter, threads);
+        Self::run_with(texts, segmenter, params, threads, TERM_CACHE_ENTRIES)
+    }
+
+    /// [`Clustering::run`] on `threads` threads, keeping at most `budget` term entries.
+    fn run_with<S: AsRef<str> + Sync>(
+        texts: &[S],
+        segmenter: Segmenter,
+        params: ClusterParams,
+        threads: usize,
+        budget: usize,
+    ) -> Clustering {
+        let cached = segment_all(texts, &segmenter, threads, budget);
         let mut counter = IdfCounter::new();
         for (text, terms) in texts.iter().zip(&cached) {
             match terms {
@@ -383,48 +217,6 @@ impl Clustering {
             clusterer,
         }
     }
-}
-
-/// Term entries (8 bytes each) a batch run keeps between its two passes: 128 MiB, about
-/// 50,000 messages of average length. Longer inputs segment the rest twice.
-pub const TERM_CACHE_ENTRIES: usize = 16 << 20;
-
-/// The terms of each text, on `threads` threads (contiguous shares), while the budget
-/// lasts; `None` for texts past it.
-fn segment_all<S: AsRef<str> + Sync>(
-    texts: &[S],
-    segmenter: &Segmenter,
-    threads: usize,
-) -> Vec<Option<Vec<(Term, u32)>>> {
-    let share = texts.len().div_ceil(threads.max(1)).max(1);
-    let budget = TERM_CACHE_ENTRIES / threads.max(1);
-    let segment = |part: &[S]| {
-        let mut left = budget;
-        part.iter()
-            .map(|text| {
-                if left == 0 {
-                    return None;
-                }
-                let terms = raw_terms(&normalize(text.as_ref()), segmenter, |_, _| {});
-                left = left.saturating_sub(terms.len());
-                Some(terms)
-            })
-            .collect::<Vec<_>>()
-    };
-    // A thread is not worth starting for a handful of texts.
-    if threads <= 1 || texts.len() < 64 {
-        return segment(texts);
-    }
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = texts
-            .chunks(share)
-            .map(|part| scope.spawn(move || segment(part)))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("segmentation does not panic"))
-            .collect()
-    })
 }
 
 /// Strongest terms first (ties by term), the order trimming keeps.
@@ -742,5 +534,32 @@ impl SummaryBuilder {
     /// Whether the builder wants this cluster's members.
     pub fn wants(&self, cluster: u32) -> bool {
         self.parts.contains_key(&cluster)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_run_is_the_same_on_any_threads_and_budget() {
+        let topics = [
+            "锦绣花园小区电梯经常困人，物业不修",
+            "中心小学门口上学时间堵车，车辆乱停",
+            "北河路垃圾站臭味很大，请求搬迁",
+            "图书馆开放时间太短，周末不开门",
+        ];
+        let texts: Vec<String> = (0..90)
+            .map(|i| format!("{}。{}", topics[i % 4], topics[(i * 7 / 3) % 4]))
+            .collect();
+        let params = ClusterParams::default();
+        let one = Clustering::run_with(&texts, Segmenter::new(), params.clone(), 1, usize::MAX);
+        let two = Clustering::run_with(&texts, Segmenter::new(), params.clone(), 2, 500);
+        assert_eq!(one.assignment, two.assignment);
+        let idf = IdfTable::fit(&texts, &Segmenter::new());
+        let mut incremental = Clusterer::new(Segmenter::new(), idf, params);
+        let added: Vec<u32> = texts.iter().map(|t| incremental.add(t)).collect();
+        assert_eq!(one.assignment, added);
+        assert!(one.clusterer.cluster_count() < texts.len() / 4);
     }
 }
