@@ -10,6 +10,9 @@ use crate::segment::Segmenter;
 /// bigram from a word. (At a million distinct terms a few hundred pairs collide, which
 /// does not change which items look alike.)
 pub(super) type Term = u32;
+
+/// A text's terms with their counts, sorted by term, as a batch run keeps them.
+pub(super) type Terms = Box<[(Term, u32)]>;
 const BIGRAM_BIT: Term = 1 << 31;
 
 fn word_term(word: &str) -> Term {
@@ -198,7 +201,7 @@ pub(super) fn segment_all<S: AsRef<str> + Sync>(
     segmenter: &Segmenter,
     threads: usize,
     budget: usize,
-) -> Vec<Option<Box<[(Term, u32)]>>> {
+) -> Vec<Option<Terms>> {
     let threads = threads.max(1);
     let share = texts.len().div_ceil(threads).max(1);
     let budget = budget / threads;
