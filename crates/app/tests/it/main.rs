@@ -28,6 +28,7 @@ mod registry_matrix;
 mod reply_attachments;
 mod schema;
 mod search;
+mod search_many;
 mod search_scope;
 mod terminals;
 mod text_assist;

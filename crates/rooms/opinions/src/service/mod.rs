@@ -16,6 +16,7 @@ pub mod read;
 pub mod routes;
 pub mod search;
 pub mod search_build;
+mod search_pg;
 mod search_queue;
 pub mod submit;
 

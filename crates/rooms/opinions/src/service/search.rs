@@ -276,9 +276,8 @@ pub struct Source {
 
 /// The [`Source`] for the match expression bound at `placeholder`. SQLite: CROSS JOIN
 /// keeps the FTS5 table as the outer loop, which yields rowids in descending order
-/// itself; on PostgreSQL the planner walks the key backwards when the words are common,
-/// and the queue reads few matches (at most [`COUNT_CAP`]) through the GIN index itself
-/// (see `search_queue::FEW_MATCHES_ORDER`: the planner misjudges rare words).
+/// itself; on PostgreSQL the queue chooses between walking the key backwards and reading
+/// the matches through the GIN index (see `search_pg`).
 pub fn source(backend: Backend, placeholder: &str) -> Source {
     match backend {
         Backend::Sqlite => Source {

@@ -35,6 +35,9 @@ pub const LEASE_MS: i64 = 60_000;
 #[derive(Debug, Default)]
 pub struct IndexState {
     ready: AtomicBool,
+    /// PostgreSQL: the lexemes the statistics call very common, with their share of the
+    /// rows, and when they were read (see `search_pg::common_share`).
+    pub(crate) common: std::sync::Mutex<Option<super::search_pg::Common>>,
 }
 
 impl IndexState {

@@ -17,20 +17,6 @@ use yidu_db::{Backend, Row};
 use yidu_kernel::clock::now_ms;
 use yidu_kernel::{AppError, AppResult, Page, PageQuery, Principal, Role};
 
-/// The page's order on PostgreSQL when the capped count found at most
-/// [`search::COUNT_CAP`] matches: the same order as `Source::newest_first` (ids are
-/// unique), written so that the planner cannot serve it by walking the key backwards.
-///
-/// Measured at 200,000 items (2026-11-29): for a word outside the lexeme statistics the
-/// planner estimates 1,000 matches (0.5 %), expects the 20 newest within the last 4,000
-/// rows and walks the key backwards testing each row's TOASTed tsvector; a word held by 12
-/// items then costs the whole table, 2.6 s. Few matches are cheapest read through the
-/// GIN index and sorted (0.7 ms for those 12); `enable_seqscan = off` for that one query
-/// keeps a planner that believes the words common (words that are common alone but rare
-/// together) from scanning the table instead. Many matches keep the planner's choice
-/// (the backward walk finds the newest 20 early).
-const FEW_MATCHES_ORDER: &str = "s.opinion_id + 0 DESC";
-
 /// SQL conditions and their binds, numbered as they are added.
 #[derive(Default)]
 struct Conditions {
@@ -134,6 +120,16 @@ pub(crate) async fn queue(
     let mut all = vec![source.condition.clone()];
     all.extend(c.sql.iter().cloned());
     let body = format!(" FROM {} WHERE {}", source.from, all.join(" AND "));
+    if backend == Backend::Postgres {
+        // A lone word (no scope term, nothing in SQL) may be one the statistics know.
+        let lone = match terms.as_slice() {
+            [Term::Exact(t)] if by_index => Some(t.as_str()),
+            _ => None,
+        };
+        let (total, rows) =
+            super::search_pg::page(o, q, &c.sql, &c.binds, &source, &body, lone).await?;
+        return finish(o, p, q, total, &rows, now).await;
+    }
     let cap = search::COUNT_CAP + 1;
     // Nothing but the match: the count never touches the items.
     let count_sql = if c.sql.is_empty() {
@@ -149,36 +145,32 @@ pub(crate) async fn queue(
         .await?
         .get(0);
     let n = c.binds.len();
-    // PostgreSQL with at most COUNT_CAP matches: read them through the text index and
-    // sort them (see `FEW_MATCHES_ORDER`), never by walking the key.
-    let few = backend == Backend::Postgres && total <= search::COUNT_CAP;
-    let order = if few {
-        FEW_MATCHES_ORDER
-    } else {
-        source.newest_first
-    };
     let list_sql = format!(
-        "SELECT {}{body} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        "SELECT {}{body} ORDER BY {} LIMIT ${} OFFSET ${}",
         crate::store::COLUMNS,
+        source.newest_first,
         n + 1,
         n + 2
     );
-    let list = bind_all(sqlx::query(&list_sql), &c.binds)
+    let rows = bind_all(sqlx::query(&list_sql), &c.binds)
         .bind(q.limit())
-        .bind(q.offset());
-    let fetched = if few {
-        let mut tx = o.db.begin().await?;
-        sqlx::query("SET LOCAL enable_seqscan = off")
-            .execute(&mut *tx)
-            .await?;
-        let rows = list.fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        rows
-    } else {
-        list.fetch_all(o.db.pool()).await?
-    };
-    let rows: Vec<crate::store::OpinionRow> = fetched.iter().map(crate::store::from_row).collect();
-    let items = page_items(o, p, &rows, now).await?;
+        .bind(q.offset())
+        .fetch_all(o.db.pool())
+        .await?;
+    let rows: Vec<crate::store::OpinionRow> = rows.iter().map(crate::store::from_row).collect();
+    finish(o, p, q, total, &rows, now).await
+}
+
+/// The page with its total: "1000+" past the cap.
+async fn finish(
+    o: &Opinions,
+    p: &Principal,
+    q: &PageQuery,
+    total: i64,
+    rows: &[crate::store::OpinionRow],
+    now: i64,
+) -> AppResult<Page<Opinion>> {
+    let items = page_items(o, p, rows, now).await?;
     if total > search::COUNT_CAP {
         Ok(Page::capped(items, search::COUNT_CAP, q))
     } else {
