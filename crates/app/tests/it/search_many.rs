@@ -39,17 +39,11 @@ async fn copies(app: &TestApp, template: i64, n: i64, title: &str) -> Vec<i64> {
     .fetch_all(app.db.pool())
     .await
     .unwrap();
-    let seg = Segmenter::new();
-    let docs: Vec<(i64, String)> = rows
-        .iter()
-        .map(|r| {
-            let (t, b, path): (String, String, String) = (r.get(1), r.get(2), r.get(3));
-            (
-                r.get(0),
-                search::item_tokens(&seg, &t, &b, &path, r.get(4), r.get(5)),
-            )
-        })
-        .collect();
+    // Every copy has the same text and scope: tokenized once.
+    let r = &rows[0];
+    let (t, b, path): (String, String, String) = (r.get(1), r.get(2), r.get(3));
+    let tokens = search::item_tokens(&Segmenter::new(), &t, &b, &path, r.get(4), r.get(5));
+    let docs: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), tokens.clone())).collect();
     let mut tx = app.db.begin().await.unwrap();
     search::index_batch(&mut tx, app.db.backend(), &docs)
         .await
@@ -150,4 +144,29 @@ async fn many_matches_are_paged_newest_first_with_a_capped_total() {
         let v: Value = app.get(&url(q, "closed"), Some(&office)).await.json();
         assert_eq!(v["total"], 0, "{q} closed");
     }
+}
+
+#[tokio::test]
+async fn a_word_the_statistics_call_common_is_paged_like_any_other() {
+    let app = TestApp::spawn().await;
+    let ids = crate::search::submit_all(&app).await;
+    // Past SURELY_COMMON (10,000 items) in the statistics: on PostgreSQL a search for
+    // "常见" alone by the office is shown "1000+" without counting, its page walked.
+    let common = copies(&app, ids[0], 10_200, "常见问题").await;
+    // The newest items hold "问题" but not "常见": the walk's window for "常见" finds none
+    // of it there, and the search is counted after all.
+    let newest = copies(&app, ids[7], 200, "少有问题").await;
+    if app.db.backend() == yidu_db::Backend::Postgres {
+        sqlx::query("ANALYZE opinion_search")
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+    }
+    let office = app.token("office").await;
+    let town = app.token("town1").await;
+    let every: Vec<i64> = common.iter().chain(&newest).copied().collect();
+    check(&app, &office, "常见", common.clone()).await;
+    check(&app, &office, "问题", every).await;
+    check(&app, &office, "少有", newest.clone()).await;
+    check(&app, &town, "常见", common.clone()).await;
 }
