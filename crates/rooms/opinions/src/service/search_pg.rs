@@ -44,8 +44,10 @@ use yidu_kernel::{AppResult, PageQuery};
 /// The walk's cost per row over the cost per match of reading every match and sorting:
 /// a walked row is a heap visit plus a detoasted tsvector tested against the query, a
 /// match read through the index is a heap visit for its id. Measured at 1,000,000 items
-/// (2026-12-07): 5.7 µs per walked row, 2.5-2.9 µs per match read and sorted.
-const WALK_COST_RATIO: f64 = 2.0;
+/// (2026-12-07): with the heap in shared buffers 5.7 µs per walked row and 2.5-2.9 µs per
+/// match; with it in the OS cache only (the usual case: the table is 2.6 GB) 11 µs per
+/// walked row (neighbouring rows share heap pages) and 36 µs per match (one page each).
+const WALK_COST_RATIO: f64 = 0.5;
 /// How much wider than the estimate the walk's window is: a word's matches are not spread
 /// evenly over time, and a window too narrow costs a second statement.
 const WINDOW_SLACK: f64 = 4.0;
