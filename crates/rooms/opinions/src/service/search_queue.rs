@@ -7,6 +7,7 @@
 //! deadline) stays a SQL condition on `opinions`. When nothing is left in SQL, the capped
 //! count reads the index alone and the page reads exactly its 20 rows. Until the index is
 //! in the current token format ([`search_build::ready`]), scope is checked in SQL as before.
+//! How PostgreSQL reads the total and the page from its GIN index: [`super::search_pg`].
 
 use super::binds::{bind_all, Bind};
 use super::read::{page_items, QueueFilter};
