@@ -267,6 +267,8 @@ async fn serve_logs_json_and_shuts_down_gracefully_on_sigterm() {
         .arg("--database")
         .arg(&app.config.database_url)
         .env_remove("MALLOC_ARENA_MAX")
+        .env_remove("MALLOC_MMAP_THRESHOLD_")
+        .env("MALLOC_TRIM_THRESHOLD_", "262144")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -287,9 +289,16 @@ async fn serve_logs_json_and_shuts_down_gracefully_on_sigterm() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        let has = |var: &[u8]| env.split(|b| *b == 0).any(|v| v == var);
+        assert!(has(b"MALLOC_ARENA_MAX=2"), "serve runs with two arenas");
         assert!(
-            env.split(|b| *b == 0).any(|v| v == b"MALLOC_ARENA_MAX=2"),
-            "serve runs with MALLOC_ARENA_MAX=2"
+            has(b"MALLOC_MMAP_THRESHOLD_=131072"),
+            "and a fixed mmap threshold"
+        );
+        // A tunable the operator set is kept.
+        assert!(
+            has(b"MALLOC_TRIM_THRESHOLD_=262144"),
+            "operator's value kept"
         );
     }
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
