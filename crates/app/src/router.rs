@@ -61,6 +61,14 @@ pub fn classes(db: Db, config: &Config) -> anyhow::Result<yidu_classes::Classes>
 /// The whole application. Fails when the personal-data keys cannot be loaded.
 pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
     let opinions = opinions(state.db.clone(), config)?;
+    Ok(build_with(state, config, opinions))
+}
+
+/// The whole application over an opinions room made by the caller: `yidu serve` passes the
+/// one its background tasks use, so the near-duplicate index they warm and the text models
+/// they load are the ones the pages and the API read (a second room would load its own
+/// copies, a second index of every open item among them).
+pub fn build_with(state: AppState, config: &Config, opinions: yidu_opinions::Opinions) -> Router {
     let classes = yidu_classes::Classes::new(opinions.clone(), config.classes.clone());
     let app = Router::new()
         .merge(yidu_web::ops::router())
@@ -81,17 +89,16 @@ pub fn build(state: AppState, config: &Config) -> anyhow::Result<Router> {
         )
         .merge(yidu_outbox::api::router())
         .merge(yidu_outbox::pages::router());
-    Ok(app
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::track,
-        ))
-        .fallback(crate::home::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::shell,
-        ))
-        // Spreadsheets and photos are the largest bodies yidu takes.
-        .layer(DefaultBodyLimit::max(20 * 1024 * 1024))
-        .with_state(state))
+    app.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::track,
+    ))
+    .fallback(crate::home::not_found)
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::shell,
+    ))
+    // Spreadsheets and photos are the largest bodies yidu takes.
+    .layer(DefaultBodyLimit::max(20 * 1024 * 1024))
+    .with_state(state)
 }

@@ -49,8 +49,10 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
         stop_rx.clone(),
     );
     // Class cases: new items join their class every few seconds (one instance at a time).
+    // The worker, the background tasks and the router share this one opinions room (see
+    // router::build_with).
     let class_worker = yidu_classes::worker::spawn(
-        crate::router::classes(db.clone(), &config)?,
+        yidu_classes::Classes::new(opinions.clone(), config.classes.clone()),
         stop_rx.clone(),
     );
     // The daily digest of due items, at the configured Beijing time (once per person and
@@ -62,9 +64,9 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
     // an older format is found (searches check scope in SQL until then).
     let search_build =
         yidu_opinions::service::search_build::spawn(opinions.clone(), stop_rx.clone());
-    let assist = yidu_opinions::assist::models::spawn(opinions, stop_rx);
+    let assist = yidu_opinions::assist::models::spawn(opinions.clone(), stop_rx);
     let state = crate::router::state(db.clone(), &config);
-    let app = crate::router::build(state, &config)?;
+    let app = crate::router::build_with(state, &config, opinions);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("无法监听 / cannot listen on {}: {e}", config.listen))?;
