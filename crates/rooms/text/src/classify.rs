@@ -90,6 +90,8 @@ struct LabelModel {
 pub struct Model {
     labels: Vec<String>,
     vocabulary: Vocabulary,
+    /// As stored; in memory only the biases are kept here (the weights and ratios live in
+    /// `table` alone, see [`Model::build_table`]).
     per_label: Vec<LabelModel>,
     /// Per-label Platt sigmoid (a, b): log-odds = a · score + b; empty when not calibrated.
     calibration: Vec<(f32, f32)>,
@@ -107,9 +109,20 @@ impl PartialEq for Model {
     fn eq(&self, other: &Self) -> bool {
         self.labels == other.labels
             && self.vocabulary == other.vocabulary
-            && self.per_label == other.per_label
+            && self.stored_per_label() == other.stored_per_label()
             && self.options == other.options
     }
+}
+
+/// A model's stored form, borrowed: the fields of [`Model`] that serialize, in the same
+/// order, so that it writes the same bytes as the struct would.
+#[derive(Serialize)]
+struct StoredModel<'a> {
+    labels: &'a [String],
+    vocabulary: &'a Vocabulary,
+    per_label: &'a [LabelModel],
+    calibration: &'a [(f32, f32)],
+    options: &'a TrainOptions,
 }
 
 /// Runs `f` over `items` on all cores, keeping order. Used for feature extraction and
@@ -277,17 +290,38 @@ impl Model {
         Ok((model, map))
     }
 
+    /// Interleaves the per-label weights and ratios into `table` and drops them from
+    /// `per_label`: prediction reads only the table, and holding both kept every loaded
+    /// model in memory twice (with real messages' vocabularies, tens of MB each).
+    /// [`Model::stored_per_label`] gives them back for saving.
     fn build_table(&mut self) {
         let k = self.per_label.len();
         let n = self.vocabulary.len();
         let mut table = vec![0f32; n * k * 2];
-        for (l, m) in self.per_label.iter().enumerate() {
+        for (l, m) in self.per_label.iter_mut().enumerate() {
             for j in 0..n {
                 table[(j * k + l) * 2] = m.weight_times_ratio[j];
                 table[(j * k + l) * 2 + 1] = m.ratio[j];
             }
+            m.weight_times_ratio = Vec::new();
+            m.ratio = Vec::new();
         }
         self.table = table;
+    }
+
+    /// The per-label parameters as stored, read back from the table.
+    fn stored_per_label(&self) -> Vec<LabelModel> {
+        let k = self.per_label.len();
+        let n = self.vocabulary.len();
+        self.per_label
+            .iter()
+            .enumerate()
+            .map(|(l, m)| LabelModel {
+                ratio: (0..n).map(|j| self.table[(j * k + l) * 2 + 1]).collect(),
+                weight_times_ratio: (0..n).map(|j| self.table[(j * k + l) * 2]).collect(),
+                bias: m.bias,
+            })
+            .collect()
     }
 
     /// The labels the model knows, sorted.
@@ -373,7 +407,15 @@ impl Model {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&MODEL_FORMAT_VERSION.to_le_bytes());
-        let body = postcard::to_allocvec(self).expect("a model always serializes");
+        let per_label = self.stored_per_label();
+        let stored = StoredModel {
+            labels: &self.labels,
+            vocabulary: &self.vocabulary,
+            per_label: &per_label,
+            calibration: &self.calibration,
+            options: &self.options,
+        };
+        let body = postcard::to_allocvec(&stored).expect("a model always serializes");
         bytes.extend_from_slice(&body);
         bytes
     }
@@ -650,5 +692,38 @@ pub fn score(truth: &[&str], predictions: Vec<String>) -> CvReport {
         accuracy: correct as f64 / truth.len().max(1) as f64,
         per_label,
         predictions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_bytes_are_those_of_the_whole_struct() {
+        let texts = [
+            "路灯坏了很久",
+            "小区路灯不亮",
+            "路灯闪烁",
+            "垃圾没人清运",
+            "垃圾桶满了",
+            "楼下垃圾堆积",
+        ];
+        let labels = ["灯", "灯", "灯", "垃圾", "垃圾", "垃圾"];
+        let model = Model::train(&texts, &labels, &TrainOptions::default()).unwrap();
+        assert!(
+            model.per_label.iter().all(|m| m.ratio.is_empty()),
+            "weights live in the table only"
+        );
+        // The layout before the table took them over: the derived serialization of the
+        // struct with its per-label vectors in place.
+        let mut whole = model.clone();
+        whole.per_label = model.stored_per_label();
+        assert!(whole
+            .per_label
+            .iter()
+            .all(|m| m.ratio.len() == model.feature_count()));
+        let derived = postcard::to_allocvec(&whole).unwrap();
+        assert_eq!(model.to_bytes()[12..], derived[..]);
     }
 }

@@ -237,6 +237,10 @@ fn training_is_deterministic_and_survives_save_and_load() {
     assert_eq!(first, loaded);
     let probe = "小区门口的人行道被占用了";
     assert_eq!(first.predict(probe), loaded.predict(probe));
+    // In memory the weights live only in the scoring table; saving reads them back from
+    // it, byte for byte.
+    assert_eq!(loaded.to_bytes(), first.to_bytes());
+    assert_eq!(std::fs::read(&path).unwrap(), loaded.to_bytes());
 
     let mut bytes = first.to_bytes();
     bytes[8] = 99;
