@@ -17,6 +17,8 @@ pub struct Config {
     pub frame_ancestors: Vec<String>,
     pub max_connections: u32,
     pub sqlite_synchronous: String,
+    /// SQLite page cache per connection, in KiB.
+    pub sqlite_cache_kb: u32,
     /// Group commit on SQLite: jobs per transaction and how long to wait for more.
     pub group_commit: yidu_db::GroupCommit,
     pub accounts: yidu_accounts::AccountsConfig,
@@ -57,6 +59,7 @@ pub struct FileConfig {
     pub frame_ancestors: Option<Vec<String>>,
     pub max_connections: Option<u32>,
     pub sqlite_synchronous: Option<String>,
+    pub sqlite_cache_kb: Option<u32>,
     pub lockout_failures: Option<i64>,
     pub lockout_minutes: Option<i64>,
     pub session_idle_minutes: Option<i64>,
@@ -285,6 +288,9 @@ impl Config {
             sqlite_synchronous: env("YIDU_SQLITE_SYNCHRONOUS")
                 .or(file.sqlite_synchronous)
                 .unwrap_or_else(|| "FULL".into()),
+            sqlite_cache_kb: env_parse("YIDU_SQLITE_CACHE_KB")?
+                .or(file.sqlite_cache_kb)
+                .unwrap_or(yidu_db::DbOptions::default().sqlite_cache_kb),
             group_commit: {
                 let d = yidu_db::GroupCommit::default();
                 yidu_db::GroupCommit {
@@ -332,6 +338,7 @@ impl Config {
         yidu_db::DbOptions {
             max_connections: self.max_connections,
             sqlite_synchronous: self.sqlite_synchronous.clone(),
+            sqlite_cache_kb: self.sqlite_cache_kb,
             group_commit: self.group_commit,
         }
     }

@@ -53,6 +53,11 @@ pub struct DbOptions {
     pub max_connections: u32,
     /// SQLite `synchronous` setting: FULL makes every commit durable across power loss.
     pub sqlite_synchronous: String,
+    /// SQLite page cache of each connection, in KiB (`PRAGMA cache_size = -N`). Each of
+    /// the up to `max_connections` + 1 connections fills its own; the file's pages are
+    /// also in the operating system's cache, so a smaller one costs a system call per
+    /// page read instead of a disk read.
+    pub sqlite_cache_kb: u32,
     /// How [`Db::write`] batches jobs on SQLite.
     pub group_commit: GroupCommit,
 }
@@ -62,6 +67,7 @@ impl Default for DbOptions {
         DbOptions {
             max_connections: 8,
             sqlite_synchronous: "FULL".into(),
+            sqlite_cache_kb: 2000,
             group_commit: GroupCommit::default(),
         }
     }
@@ -165,12 +171,17 @@ impl Db {
                     "PRAGMA foreign_keys = ON".into(),
                     "PRAGMA busy_timeout = 10000".into(),
                     format!("PRAGMA synchronous = {sync}"),
+                    format!("PRAGMA cache_size = -{}", opts.sqlite_cache_kb.max(64)),
                 ];
                 let make = |max: u32| {
                     let pragmas = pragmas.clone();
                     sqlx::pool::PoolOptions::<Any>::new()
                         .max_connections(max)
                         .min_connections(1)
+                        // A connection left over from a busy moment closes after a minute
+                        // idle, and its page cache goes with it (the pool's default is ten
+                        // minutes).
+                        .idle_timeout(Duration::from_secs(60))
                         .acquire_timeout(Duration::from_secs(30))
                         .after_connect(move |conn, _meta| {
                             let pragmas = pragmas.clone();
