@@ -56,7 +56,9 @@ pub struct DbOptions {
     /// SQLite page cache of each connection, in KiB (`PRAGMA cache_size = -N`). Each of
     /// the up to `max_connections` + 1 connections fills its own; the file's pages are
     /// also in the operating system's cache, so a smaller one costs a system call per
-    /// page read instead of a disk read.
+    /// page read instead of a disk read. 512 rather than SQLite's 2000: the idle server
+    /// with 100,000 items held 14 MB less after the same pages (bench/memory/README.md,
+    /// later on 2026-12-07).
     pub sqlite_cache_kb: u32,
     /// How [`Db::write`] batches jobs on SQLite.
     pub group_commit: GroupCommit,
@@ -67,7 +69,7 @@ impl Default for DbOptions {
         DbOptions {
             max_connections: 8,
             sqlite_synchronous: "FULL".into(),
-            sqlite_cache_kb: 2000,
+            sqlite_cache_kb: 512,
             group_commit: GroupCommit::default(),
         }
     }
