@@ -434,6 +434,14 @@ async fn the_daily_run_trains_once_per_day() {
     let restarted = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
     let quiet = ran(daily(&restarted, "2026-11-30").await);
     assert_eq!(trained(&quiet), 0, "{quiet:?}");
+    // Models that hold fewer items than were handled (training reads at most 50,000):
+    // still nothing new, so still nothing to train.
+    sqlx::query("UPDATE text_models SET items = items - 100")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let capped = ran(daily(&restarted, "2026-11-30b").await);
+    assert_eq!(trained(&capped), 0, "{capped:?}");
 
     // A stored model in an older format (as after an upgrade) is replaced the next day.
     let rows = sqlx::query("SELECT id, bytes FROM text_models")

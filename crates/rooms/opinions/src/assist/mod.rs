@@ -43,8 +43,8 @@ pub struct AssistConfig {
     /// A category or unit with fewer handled items than this is left out of training: a
     /// label learnt from one or two items is a guess (`text_train_min_per_label`).
     pub train_min_per_label: usize,
-    /// The daily run retrains a kind only when this many items were handled since its
-    /// model (`text_retrain_min_new`).
+    /// The daily run retrains a kind only when this many items that came in after its
+    /// model was trained have been handled (`text_retrain_min_new`).
     pub retrain_min_new: i64,
 }
 

@@ -39,10 +39,11 @@ impl Kind {
             Kind::Unit => "SELECT title, body, unit_id FROM opinions WHERE unit_id IS NOT NULL ORDER BY id DESC LIMIT $1",
         }
     }
-    fn count_sql(self) -> &'static str {
+    /// Handled items of the kind that came in after `$1` (ms).
+    fn new_since_sql(self) -> &'static str {
         match self {
-            Kind::Category => "SELECT COUNT(*) FROM opinions WHERE category_id IS NOT NULL AND accepted_at IS NOT NULL",
-            Kind::Unit => "SELECT COUNT(*) FROM opinions WHERE unit_id IS NOT NULL",
+            Kind::Category => "SELECT COUNT(*) FROM opinions WHERE created_at > $1 AND category_id IS NOT NULL AND accepted_at IS NOT NULL",
+            Kind::Unit => "SELECT COUNT(*) FROM opinions WHERE created_at > $1 AND unit_id IS NOT NULL",
         }
     }
 }
@@ -236,20 +237,23 @@ pub async fn retrain(o: &Opinions, p: &Principal, client: &str) -> AppResult<Vec
     Ok(out)
 }
 
-/// Handled items of a kind and the item count of its newest model.
-async fn counts(o: &Opinions, kind: Kind) -> AppResult<(i64, i64)> {
-    let handled: i64 = sqlx::query(kind.count_sql())
-        .fetch_one(o.db.pool())
-        .await?
-        .get(0);
-    let modelled: i64 =
-        sqlx::query("SELECT items FROM text_models WHERE kind = $1 ORDER BY id DESC LIMIT 1")
+/// Handled items of a kind that came in after its newest model was trained (all of them
+/// when there is no model yet), and whether there is a model. Not the handled total minus
+/// the model's items: training reads at most `MAX_ITEMS`, so past that the difference never
+/// shrinks and every night would retrain.
+async fn new_items(o: &Opinions, kind: Kind) -> AppResult<(i64, bool)> {
+    let trained_at: Option<i64> =
+        sqlx::query("SELECT trained_at FROM text_models WHERE kind = $1 ORDER BY id DESC LIMIT 1")
             .bind(kind.as_str())
             .fetch_optional(o.db.pool())
             .await?
-            .map(|r| r.get(0))
-            .unwrap_or(0);
-    Ok((handled, modelled))
+            .map(|r| r.get(0));
+    let new: i64 = sqlx::query(kind.new_since_sql())
+        .bind(trained_at.unwrap_or(i64::MIN))
+        .fetch_one(o.db.pool())
+        .await?
+        .get(0);
+    Ok((new, trained_at.is_some()))
 }
 
 /// What the daily run did.
@@ -265,8 +269,9 @@ pub enum DailyRun {
 }
 
 /// The scheduled run: claims today's row (one instance wins), then retrains each kind
-/// with at least `text_retrain_min_new` newly handled items, or whose stored model this
-/// version cannot read. Gives up at `stop`'s next check.
+/// with at least `text_retrain_min_new` handled items that came in since its model was
+/// trained, or whose stored model this version cannot read. Gives up at `stop`'s next
+/// check.
 pub async fn scheduled(o: &Opinions, day: &str, stop: &Stop) -> AppResult<DailyRun> {
     let claimed = sqlx::query(
         "INSERT INTO text_train_runs (day, claimed_at) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING",
@@ -285,15 +290,15 @@ pub async fn scheduled(o: &Opinions, day: &str, stop: &Stop) -> AppResult<DailyR
     refresh(o, true).await?;
     let mut out = Vec::new();
     for kind in Kind::ALL {
-        let (handled, modelled) = counts(o, kind).await?;
-        let unreadable = modelled > 0
+        let (new, modelled) = new_items(o, kind).await?;
+        let unreadable = modelled
             && o.assist
                 .models
                 .read()
                 .expect("models lock")
                 .get(kind)
                 .is_none();
-        if unreadable || handled - modelled >= o.config.assist.retrain_min_new {
+        if unreadable || new >= o.config.assist.retrain_min_new {
             match train_kind(o, kind, &Actor::system("text-retrain"), stop).await? {
                 Some(report) => out.push(report),
                 None => {

@@ -418,7 +418,11 @@ async fn take_submission(
         Ok(s) => {
             // Without the page's script nobody has offered 同问 yet: do it now, once, for a
             // form that would otherwise be filed (a form with mistakes gets those first).
-            if form.similar_checked.trim().is_empty() && s.validate().is_ok() {
+            // A resend of a filed form (double click, retry) gets its receipt instead.
+            if form.similar_checked.trim().is_empty()
+                && s.validate().is_ok()
+                && !submit::already_stored(o, &key).await?
+            {
                 let similar = super::citizen_metoo::offer(
                     o,
                     target.deputy_code.as_deref(),

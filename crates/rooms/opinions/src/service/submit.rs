@@ -75,6 +75,17 @@ fn unknown_category() -> AppError {
     )
 }
 
+/// Whether a submission with this idempotency key is already stored: a resend, to be
+/// answered with its receipt before anything else is offered.
+pub async fn already_stored(o: &Opinions, idempotency_key: &str) -> AppResult<bool> {
+    let Some(k) = checked_key(Some(idempotency_key))? else {
+        return Ok(false);
+    };
+    Ok(store::idempotent_response(&o.db, IDEMPOTENCY_SCOPE, k)
+        .await?
+        .is_some())
+}
+
 /// The category must exist and be active (retired ones stay on old items only).
 pub(crate) async fn check_category(o: &Opinions, id: Option<i64>) -> AppResult<()> {
     let Some(id) = id else { return Ok(()) };
