@@ -484,20 +484,16 @@ fn trained(reports: &[models::TrainReport]) -> usize {
 async fn a_stopped_daily_run_gives_its_day_back() {
     let app = TestApp::spawn_demo_with(|c| c.demo_history = 300).await;
     let o = yidu_app::router::opinions(app.db.clone(), &app.config).expect("opinions");
-    let models_stored = || async {
-        sqlx::query("SELECT COUNT(*) FROM text_models")
-            .fetch_one(app.db.pool())
+    let db = &app.db;
+    let count = move |sql: &'static str| async move {
+        sqlx::query(sql)
+            .fetch_one(db.pool())
             .await
             .unwrap()
             .get::<i64, _>(0)
     };
-    let claims = || async {
-        sqlx::query("SELECT COUNT(*) FROM text_train_runs WHERE day = '2026-12-02'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap()
-            .get::<i64, _>(0)
-    };
+    let models_stored = || count("SELECT COUNT(*) FROM text_models");
+    let claims = || count("SELECT COUNT(*) FROM text_train_runs WHERE day = '2026-12-02'");
     // Already set, then at the 1st, 20th and 200th check (all within the first kind: a
     // check that came after its training would leave its model stored).
     for checks in [0, 1, 20, 200] {
