@@ -387,7 +387,14 @@ async fn bench(
         // Submissions per COMMIT: a batch of submissions is one job of the group commit.
         let submissions = (after.jobs - before.jobs) - (after.batches - before.batches)
             + (after.batched_requests - before.batched_requests);
-        let batch = submissions as f64 / (after.commits - before.commits).max(1) as f64;
+        let commits = (after.commits - before.commits).max(1) as f64;
+        let batch = submissions as f64 / commits;
+        println!(
+            "  writer per commit: {:.2} ms running jobs, {:.2} ms in COMMIT ({} commits)",
+            (after.run_micros - before.run_micros) as f64 / commits / 1000.0,
+            (after.commit_micros - before.commit_micros) as f64 / commits / 1000.0,
+            commits
+        );
         println!(
             "  N={n:>3}  HTTP {:>7.0}/s p50 {:>6.2} ms p99 {:>6.2} ms ({} acknowledged, {} refused, {:.1} submissions per commit){}",
             http.rate(),

@@ -70,6 +70,11 @@ pub struct WriteStats {
     /// they held.
     pub batches: u64,
     pub batched_requests: u64,
+    /// Microseconds the SQLite writer spent running jobs (from BEGIN to the end of the
+    /// batch's last job) and in COMMIT (there the fsync of the WAL): where a commit cycle
+    /// goes, printed by the intake benchmark.
+    pub run_micros: u64,
+    pub commit_micros: u64,
 }
 
 #[derive(Default)]
@@ -78,12 +83,20 @@ pub(crate) struct Counters {
     commits: AtomicU64,
     batches: AtomicU64,
     batched_requests: AtomicU64,
+    run_micros: AtomicU64,
+    commit_micros: AtomicU64,
 }
 
 impl Counters {
     pub(crate) fn add(&self, jobs: u64, commits: u64) {
         self.jobs.fetch_add(jobs, Ordering::Relaxed);
         self.commits.fetch_add(commits, Ordering::Relaxed);
+    }
+    pub(crate) fn add_time(&self, run: Duration, commit: Duration) {
+        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.run_micros.fetch_add(micros(run), Ordering::Relaxed);
+        self.commit_micros
+            .fetch_add(micros(commit), Ordering::Relaxed);
     }
     pub(crate) fn add_batch(&self, requests: u64) {
         self.batches.fetch_add(1, Ordering::Relaxed);
@@ -95,6 +108,8 @@ impl Counters {
             commits: self.commits.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
             batched_requests: self.batched_requests.load(Ordering::Relaxed),
+            run_micros: self.run_micros.load(Ordering::Relaxed),
+            commit_micros: self.commit_micros.load(Ordering::Relaxed),
         }
     }
 }
@@ -207,6 +222,7 @@ async fn run(
     counters: Arc<Counters>,
 ) {
     while let Some(first) = queue.recv().await {
+        let began = std::time::Instant::now();
         let mut tx = match pool.begin().await {
             Ok(tx) => tx,
             Err(e) => {
@@ -242,6 +258,7 @@ async fn run(
                     .flatten(),
             };
         }
+        let ran_for = began.elapsed();
         let outcome = match broken {
             Some(e) => {
                 // Dropping rolls back; an explicit ROLLBACK reports nothing more useful.
@@ -251,6 +268,7 @@ async fn run(
             None => tx.commit().await,
         };
         counters.add(ran as u64, 1);
+        counters.add_time(ran_for, began.elapsed().saturating_sub(ran_for));
         match outcome {
             Ok(()) => answers.into_iter().for_each(|a| a(None)),
             Err(e) => {

@@ -135,70 +135,26 @@ impl Dispatcher {
     /// Turns due outbox events into one delivery per recipient, all in one transaction,
     /// and marks the events fanned out (`outbox.delivered_at`).
     async fn fan_out(&self, now: i64, report: &mut Report) -> anyhow::Result<()> {
-        let mut tx = self.db.begin().await?;
-        let sql = format!(
-            "SELECT id, topic, payload FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2{}",
-            self.lock_clause("outbox")
-        );
-        let events: Vec<(i64, String, String)> = sqlx::query(&sql)
-            .bind(now)
-            .bind(BATCH)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
-        if events.is_empty() {
-            return Ok(());
-        }
-        let subs: Vec<(i64, String)> =
-            sqlx::query("SELECT id, topics FROM webhook_subscriptions WHERE active = 1")
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
-        for (id, topic, payload) in &events {
-            let mut targets: Vec<(&str, Option<i64>, String)> = subs
-                .iter()
-                .filter(|(_, topics)| topic_matches(topics, topic))
-                .map(|(sid, _)| ("webhook", Some(*sid), format!("sub:{sid}")))
-                .collect();
-            let payload: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
-            if self.sms.is_some() {
-                if let Some(t) = sms_target(&mut tx, topic, &payload).await? {
-                    targets.push(("sms", None, t));
-                }
-            }
-            if self.email.is_some() && topic_matches(&self.config.email_topics, topic) {
-                for to in &self.config.email_to {
-                    targets.push(("email", None, to.clone()));
-                }
-            }
-            for (channel, sub, target) in targets {
-                let done = sqlx::query(
-                    "INSERT INTO outbound_deliveries (outbox_id, channel, subscription_id, target, attempts, next_attempt_at, created_at)
-                     VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (outbox_id, channel, target) DO NOTHING",
+        // One job of the group commit (on SQLite the fan-out shares the COMMIT and its
+        // fsync with the intake batches that queued the events, instead of taking the
+        // writer for a transaction of its own after each of them).
+        let plan = FanOut {
+            now,
+            lock: self.lock_clause("outbox"),
+            sms: self.sms.is_some(),
+            email: self.email.as_ref().map(|_| {
+                (
+                    self.config.email_topics.clone(),
+                    self.config.email_to.clone(),
                 )
-                .bind(id)
-                .bind(channel)
-                .bind(sub)
-                .bind(&target)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                report.created += done.rows_affected() as usize;
-            }
-            sqlx::query(
-                "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1 WHERE id = $2",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
+            }),
+        };
+        let (events, created) = self
+            .db
+            .write(move |tx| Box::pin(async move { plan.run(tx).await }))
             .await?;
-            report.events += 1;
-        }
-        tx.commit().await?;
+        report.events += events;
+        report.created += created;
         Ok(())
     }
 
@@ -206,7 +162,12 @@ impl Dispatcher {
     /// (a lease): another dispatcher skips them, and a crash only delays them.
     async fn claim(&self, now: i64) -> anyhow::Result<Vec<Claimed>> {
         let lease = now + 3 * self.config.timeout.as_millis() as i64 + 30_000;
-        let mut tx = self.db.begin().await?;
+        let lock = self.lock_clause("d");
+        // A write job (see fan_out): the lease shares the group commit.
+        let claimed = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
         let sql = format!(
             "SELECT d.id, d.channel, d.target, d.attempts, o.event_id, o.topic, o.payload, o.created_at,
                     s.url, s.secret, s.active
@@ -215,12 +176,12 @@ impl Dispatcher {
              LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
              WHERE d.delivered_at IS NULL AND d.dead_at IS NULL AND d.next_attempt_at <= $1
              ORDER BY d.next_attempt_at, d.id LIMIT $2{}",
-            self.lock_clause("d")
+            lock
         );
         let rows = sqlx::query(&sql)
             .bind(now)
             .bind(BATCH)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
         let claimed: Vec<Claimed> = rows
             .iter()
@@ -242,10 +203,13 @@ impl Dispatcher {
             sqlx::query("UPDATE outbound_deliveries SET next_attempt_at = $1 WHERE id = $2")
                 .bind(lease)
                 .bind(c.id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        tx.commit().await?;
+                    Ok::<_, sqlx::Error>(claimed)
+                })
+            })
+            .await?;
         Ok(claimed)
     }
 
@@ -282,7 +246,12 @@ impl Dispatcher {
         while let Some(r) = set.join_next().await {
             outcomes.push(r?);
         }
-        let mut tx = self.db.begin().await?;
+        let max_attempts = self.config.max_attempts.max(1);
+        let (delivered, retried, dead) = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (mut delivered, mut retried, mut dead) = (0usize, 0usize, 0usize);
         for (id, attempts, outcome) in outcomes {
             let attempts = attempts + 1;
             match outcome {
@@ -291,19 +260,19 @@ impl Dispatcher {
                         .bind(now)
                         .bind(attempts)
                         .bind(id)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
-                    report.delivered += 1;
+                    delivered += 1;
                 }
-                Outcome::Retry(e) if attempts < self.config.max_attempts.max(1) => {
+                Outcome::Retry(e) if attempts < max_attempts => {
                     sqlx::query("UPDATE outbound_deliveries SET next_attempt_at = $1, attempts = $2, last_error = $3 WHERE id = $4")
                         .bind(now + backoff_ms(attempts))
                         .bind(attempts)
                         .bind(truncate(&e))
                         .bind(id)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
-                    report.retried += 1;
+                    retried += 1;
                 }
                 Outcome::Retry(e) | Outcome::Give(e) => {
                     tracing::warn!(delivery = id, attempts, error = %e, "outbound delivery dead");
@@ -312,13 +281,19 @@ impl Dispatcher {
                         .bind(attempts)
                         .bind(truncate(&e))
                         .bind(id)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
-                    report.dead += 1;
+                    dead += 1;
                 }
             }
         }
-        tx.commit().await?;
+                    Ok::<_, sqlx::Error>((delivered, retried, dead))
+                })
+            })
+            .await?;
+        report.delivered += delivered;
+        report.retried += retried;
+        report.dead += dead;
         Ok(())
     }
 
@@ -497,6 +472,92 @@ async fn sms_target(
 
 fn truncate(e: &str) -> String {
     e.chars().take(500).collect()
+}
+
+/// One fan-out round, owned so that it can run as a write job.
+struct FanOut {
+    now: i64,
+    lock: String,
+    sms: bool,
+    /// The e-mail topics and recipients, when e-mail is configured.
+    email: Option<(String, Vec<String>)>,
+}
+
+impl FanOut {
+    /// Turns due events into deliveries; returns the events handled and deliveries made.
+    async fn run(self, tx: &mut yidu_db::Tx) -> Result<(usize, usize), sqlx::Error> {
+        let now = self.now;
+        let (mut events_done, mut created) = (0usize, 0usize);
+        let sql = format!(
+            "SELECT id, topic, payload FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2{}",
+            self.lock
+        );
+        let events: Vec<(i64, String, String)> = sqlx::query(&sql)
+            .bind(now)
+            .bind(BATCH)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        if events.is_empty() {
+            return Ok((0, 0));
+        }
+        let subs: Vec<(i64, String)> =
+            sqlx::query("SELECT id, topics FROM webhook_subscriptions WHERE active = 1")
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        for (id, topic, payload) in &events {
+            let mut targets: Vec<(&str, Option<i64>, String)> = subs
+                .iter()
+                .filter(|(_, topics)| topic_matches(topics, topic))
+                .map(|(sid, _)| ("webhook", Some(*sid), format!("sub:{sid}")))
+                .collect();
+            let payload: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+            if self.sms {
+                if let Some(t) = sms_target(tx, topic, &payload).await? {
+                    targets.push(("sms", None, t));
+                }
+            }
+            if let Some((_, to_all)) = self.email.as_ref().filter(|(t, _)| topic_matches(t, topic))
+            {
+                for to in to_all {
+                    targets.push(("email", None, to.clone()));
+                }
+            }
+            for (channel, sub, target) in targets {
+                let done = sqlx::query(
+                    "INSERT INTO outbound_deliveries (outbox_id, channel, subscription_id, target, attempts, next_attempt_at, created_at)
+                     VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (outbox_id, channel, target) DO NOTHING",
+                )
+                .bind(id)
+                .bind(channel)
+                .bind(sub)
+                .bind(&target)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                created += done.rows_affected() as usize;
+            }
+            events_done += 1;
+        }
+        // The events are marked fanned out with one statement (they are at most BATCH).
+        let marks: Vec<String> = (2..events.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1 WHERE id IN ({})",
+            marks.join(", ")
+        );
+        let sql = yidu_db::positional(tx, sql);
+        let mut q = sqlx::query(&sql).persistent(false).bind(now);
+        for (id, _, _) in &events {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+        Ok((events_done, created))
+    }
 }
 
 struct Claimed {

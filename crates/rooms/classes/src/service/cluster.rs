@@ -12,6 +12,7 @@
 //! - proposed classes are the machine's own: a rebuild remakes them (keeping their ids where
 //!   they still match most of the same items) and drops those nothing matches any more.
 
+use super::place::{self, Decision, Member, NewClass, Plan, Written};
 use super::stream::{self, text_of, Stop, Window};
 use super::{township_of, Classes, DAY_MS};
 use crate::model::{ClassStatus, RebuildReport, KIND_OPINION};
@@ -123,9 +124,46 @@ async fn add_member(
     Ok(())
 }
 
+fn member_of(i: &FeedItem) -> Member {
+    Member {
+        id: i.id,
+        region_path: i.region_path.clone(),
+        grid_id: i.grid_id,
+        created_at: i.created_at,
+    }
+}
+
+/// [`add_member`] for an owned member (a planned placement, see [`super::place`]).
+pub(super) async fn add_member_owned(
+    conn: &mut AnyConnection,
+    district_id: i64,
+    class_id: i64,
+    m: &super::place::Member,
+    rep_rank: i64,
+    same_asks: &HashMap<i64, i64>,
+    now: i64,
+) -> AppResult<()> {
+    let placed = Placed {
+        id: m.id,
+        region_path: &m.region_path,
+        grid_id: m.grid_id,
+        created_at: m.created_at,
+    };
+    add_member(
+        conn,
+        district_id,
+        class_id,
+        placed,
+        rep_rank,
+        same_asks,
+        now,
+    )
+    .await
+}
+
 /// The active class most of these rows are in (confirmed before proposed, then the
 /// older class), if any.
-fn class_of_most(rows: &[&MemberRow]) -> Option<(i64, ClassStatus)> {
+pub(super) fn class_of_most(rows: &[&MemberRow]) -> Option<(i64, ClassStatus)> {
     let mut counts: HashMap<(i64, ClassStatus), usize> = HashMap::new();
     for r in rows {
         if let (Some(id), Some(st)) = (r.class_id, r.class_status) {
@@ -425,12 +463,98 @@ impl Model {
         let group: Vec<usize> = self.clusterer.members(cl);
         let ids: Vec<i64> = group.iter().map(|&i| self.ids[i]).collect();
         let asks = same_asks_of(c, &ids).await?;
+        // Decided on a reader connection and written as one job of the group commit
+        // (see super::place); the slow path below only if staff moved something between.
+        let (joined, grew) = match self.plan(c, item, cl, &ids, &asks).await? {
+            None => (None, false),
+            Some(plan) => match place::write(c, plan).await? {
+                Written::Done { joined, grew } => (joined, grew),
+                Written::Changed => self.place_in_own_tx(c, item, cl, &ids, &asks).await?,
+            },
+        };
+        if let Some(class_id) = joined.filter(|_| grew) {
+            let system = yidu_kernel::Principal::system();
+            // The membership stands; a failed follow-up is logged (staff can supervise again).
+            if let Err(e) =
+                super::follow::joined(c, &system, "class-worker", class_id, &[item.id]).await
+            {
+                tracing::warn!(error = %e, class_id, item = item.id, "supervised class: joining item not assigned");
+            }
+        }
+        Ok(joined)
+    }
+
+    /// The placement of a new item as the memberships on a reader connection decide it,
+    /// with what its writes need fetched; None when there is nothing to write.
+    async fn plan(
+        &self,
+        c: &Classes,
+        item: &FeedItem,
+        cl: u32,
+        ids: &[i64],
+        asks: &HashMap<i64, i64>,
+    ) -> AppResult<Option<Plan>> {
+        let rows = {
+            let mut conn = c.db().pool().acquire().await?;
+            store::members_for(&mut conn, KIND_OPINION, ids).await?
+        };
+        let expect = Decision::of(&rows, item.id, ids, c.config.min_size);
+        let (mut relabel, mut new_class) = (None, None);
+        match &expect {
+            Decision::Already | Decision::Nothing => return Ok(None),
+            Decision::Join(_, status) => {
+                if *status == ClassStatus::Proposed {
+                    let items = feed::items(&c.opinions, ids).await?;
+                    relabel = Some(self.summary(cl, &items).label);
+                }
+            }
+            Decision::New(free) => {
+                let items = feed::items(&c.opinions, ids).await?;
+                let summary = self.summary(cl, &items);
+                let ranks = rep_ranks(&summary, |n| self.ids[n]);
+                let free: HashSet<i64> = free.iter().copied().collect();
+                new_class = Some(NewClass {
+                    path: district_path(c, self.district_id).await?,
+                    label: label_of(&summary),
+                    members: items
+                        .iter()
+                        .filter(|i| free.contains(&i.id))
+                        .map(|i| (member_of(i), ranks.get(&i.id).copied().unwrap_or(0)))
+                        .collect(),
+                });
+            }
+        }
+        Ok(Some(Plan {
+            district_id: self.district_id,
+            min_size: c.config.min_size,
+            item: member_of(item),
+            ids: ids.to_vec(),
+            asks: asks.clone(),
+            now: now_ms(),
+            expect,
+            relabel,
+            new_class,
+        }))
+    }
+
+    /// Places the item in a transaction of its own, deciding on what it reads there: the
+    /// path when a planned placement found the memberships changed. Returns the class it
+    /// joined and whether that class existed before.
+    async fn place_in_own_tx(
+        &self,
+        c: &Classes,
+        item: &FeedItem,
+        cl: u32,
+        ids: &[i64],
+        asks: &HashMap<i64, i64>,
+    ) -> AppResult<(Option<i64>, bool)> {
+        let ids = ids.to_vec();
         let now = now_ms();
         let mut tx = c.db().begin().await?;
         let rows = store::members_for(&mut tx, KIND_OPINION, &ids).await?;
         if rows.iter().any(|r| r.item_id == item.id) {
             // Staff placed it already (or another round did): nothing for the machine to do.
-            return Ok(None);
+            return Ok((None, false));
         }
         let refs: Vec<&MemberRow> = rows.iter().collect();
         let district_id = self.district_id;
@@ -444,7 +568,7 @@ impl Model {
                 class_id,
                 Placed::of(item),
                 0,
-                &asks,
+                asks,
                 now,
             )
             .await?;
@@ -490,7 +614,7 @@ impl Model {
                         class_id,
                         Placed::of(i),
                         rank,
-                        &asks,
+                        asks,
                         now,
                     )
                     .await?;
@@ -508,16 +632,7 @@ impl Model {
             }
         };
         tx.commit().await?;
-        if let Some(class_id) = joined.filter(|_| grew) {
-            let system = yidu_kernel::Principal::system();
-            // The membership stands; a failed follow-up is logged (staff can supervise again).
-            if let Err(e) =
-                super::follow::joined(c, &system, "class-worker", class_id, &[item.id]).await
-            {
-                tracing::warn!(error = %e, class_id, item = item.id, "supervised class: joining item not assigned");
-            }
-        }
-        Ok(joined)
+        Ok((joined, grew))
     }
 }
 

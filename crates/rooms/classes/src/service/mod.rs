@@ -8,6 +8,7 @@ pub mod access;
 pub mod cluster;
 pub mod decide;
 pub mod follow;
+mod place;
 pub mod read;
 pub mod stream;
 pub mod supervise;
