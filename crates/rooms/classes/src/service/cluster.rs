@@ -35,15 +35,6 @@ struct Placed<'a> {
 }
 
 impl<'a> Placed<'a> {
-    fn of(i: &'a FeedItem) -> Placed<'a> {
-        Placed {
-            id: i.id,
-            region_path: &i.region_path,
-            grid_id: i.grid_id,
-            created_at: i.created_at,
-        }
-    }
-
     fn in_window(w: &'a Window, n: usize) -> Placed<'a> {
         let p = &w.places[n];
         Placed {
@@ -498,7 +489,19 @@ impl Model {
             let mut conn = c.db().pool().acquire().await?;
             store::members_for(&mut conn, KIND_OPINION, ids).await?
         };
-        let expect = Decision::of(&rows, item.id, ids, c.config.min_size);
+        self.plan_from(c, (item, cl), ids, asks, &rows).await
+    }
+
+    /// The plan the memberships `rows` of the cluster's items `ids` lead to.
+    async fn plan_from(
+        &self,
+        c: &Classes,
+        (item, cl): (&FeedItem, u32),
+        ids: &[i64],
+        asks: &HashMap<i64, i64>,
+        rows: &[MemberRow],
+    ) -> AppResult<Option<Plan>> {
+        let expect = Decision::of(rows, item.id, ids, c.config.min_size);
         let (mut relabel, mut new_class) = (None, None);
         match &expect {
             Decision::Already | Decision::Nothing => return Ok(None),
@@ -537,9 +540,10 @@ impl Model {
         }))
     }
 
-    /// Places the item in a transaction of its own, deciding on what it reads there: the
-    /// path when a planned placement found the memberships changed. Returns the class it
-    /// joined and whether that class existed before.
+    /// Places the item in a transaction of its own, deciding on what it reads there (the
+    /// writer is held while the label's texts are read): the path when a planned placement
+    /// found the memberships changed. Returns the class it joined and whether that class
+    /// existed before.
     async fn place_in_own_tx(
         &self,
         c: &Classes,
@@ -548,91 +552,19 @@ impl Model {
         ids: &[i64],
         asks: &HashMap<i64, i64>,
     ) -> AppResult<(Option<i64>, bool)> {
-        let ids = ids.to_vec();
-        let now = now_ms();
         let mut tx = c.db().begin().await?;
-        let rows = store::members_for(&mut tx, KIND_OPINION, &ids).await?;
-        if rows.iter().any(|r| r.item_id == item.id) {
-            // Staff placed it already (or another round did): nothing for the machine to do.
+        let rows = store::members_for(&mut tx, KIND_OPINION, ids).await?;
+        let Some(plan) = self.plan_from(c, (item, cl), ids, asks, &rows).await? else {
+            // Placed already, or too few free items: nothing for the machine to do.
             return Ok((None, false));
-        }
-        let refs: Vec<&MemberRow> = rows.iter().collect();
-        let district_id = self.district_id;
-        // True when the item joined an existing class (which may be supervised).
-        let mut grew = false;
-        let joined = if let Some((class_id, status)) = class_of_most(&refs) {
-            grew = true;
-            add_member(
-                &mut tx,
-                district_id,
-                class_id,
-                Placed::of(item),
-                0,
-                asks,
-                now,
-            )
-            .await?;
-            if status == ClassStatus::Proposed {
-                let items = feed::items(&c.opinions, &ids).await?;
-                let summary = self.summary(cl, &items);
-                if !summary.label.is_empty() {
-                    store::relabel_proposed(&mut tx, class_id, &summary.label, now).await?;
-                }
-            }
-            Some(class_id)
-        } else {
-            let placed_ids: HashSet<i64> = rows.iter().map(|r| r.item_id).collect();
-            let free: Vec<i64> = ids
-                .iter()
-                .copied()
-                .filter(|id| !placed_ids.contains(id))
-                .collect();
-            if free.len() < c.config.min_size {
-                None
-            } else {
-                let items = feed::items(&c.opinions, &ids).await?;
-                let summary = self.summary(cl, &items);
-                let path = district_path(c, district_id).await?;
-                let label = label_of(&summary);
-                let class_id = store::insert_class(
-                    &mut tx,
-                    district_id,
-                    &path,
-                    &label,
-                    ClassStatus::Proposed,
-                    None,
-                    now,
-                )
-                .await?;
-                let ranks = rep_ranks(&summary, |n| self.ids[n]);
-                let mut placed = 0;
-                for i in items.iter().filter(|i| !placed_ids.contains(&i.id)) {
-                    let rank = ranks.get(&i.id).copied().unwrap_or(0);
-                    add_member(
-                        &mut tx,
-                        district_id,
-                        class_id,
-                        Placed::of(i),
-                        rank,
-                        asks,
-                        now,
-                    )
-                    .await?;
-                    placed += 1;
-                }
-                yidu_audit::record(
-                    &mut tx,
-                    &Actor::system("class-worker"),
-                    Entry::new("class.propose", "class", class_id)
-                        .at(&path, Some(district_id))
-                        .summary(format!("{placed} items: {label}")),
-                )
-                .await?;
-                Some(class_id)
-            }
         };
+        let written = place::write_in(&mut tx, plan).await?;
         tx.commit().await?;
-        Ok((joined, grew))
+        Ok(match written {
+            Written::Done { joined, grew } => (joined, grew),
+            // Decided on this transaction's own reads: cannot happen.
+            Written::Changed => (None, false),
+        })
     }
 }
 

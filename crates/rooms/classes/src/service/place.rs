@@ -108,7 +108,7 @@ pub(crate) async fn write(c: &Classes, plan: Plan) -> AppResult<Written> {
         .await
 }
 
-async fn write_in(tx: &mut yidu_db::Tx, plan: Plan) -> AppResult<Written> {
+pub(crate) async fn write_in(tx: &mut yidu_db::Tx, plan: Plan) -> AppResult<Written> {
     let rows = store::members_for(tx, KIND_OPINION, &plan.ids).await?;
     if Decision::of(&rows, plan.item.id, &plan.ids, plan.min_size) != plan.expect {
         return Ok(Written::Changed);
