@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod home;
+pub mod memory;
 pub mod openapi;
 pub mod router;
 pub mod server;

@@ -64,6 +64,9 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
     // an older format is found (searches check scope in SQL until then).
     let search_build =
         yidu_opinions::service::search_build::spawn(opinions.clone(), stop_rx.clone());
+    // Memory freed by the class worker's rebuild, a model training or a large page goes
+    // back to the system within seconds (glibc keeps it otherwise: see memory.rs).
+    let trimmer = crate::memory::spawn_trimmer(crate::memory::TRIM_EVERY, stop_rx.clone());
     let assist = yidu_opinions::assist::models::spawn(opinions.clone(), stop_rx);
     let state = crate::router::state(db.clone(), &config);
     let app = crate::router::build_with(state, &config, opinions);
@@ -90,6 +93,7 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
         let _ = d.await;
     }
     let _ = class_worker.await;
+    let _ = trimmer.await;
     db.close().await;
     Ok(())
 }
