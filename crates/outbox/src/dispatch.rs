@@ -164,53 +164,10 @@ impl Dispatcher {
         let lease = now + 3 * self.config.timeout.as_millis() as i64 + 30_000;
         let lock = self.lock_clause("d");
         // A write job (see fan_out): the lease shares the group commit.
-        let claimed = self
+        Ok(self
             .db
-            .write(move |tx| {
-                Box::pin(async move {
-        let sql = format!(
-            "SELECT d.id, d.channel, d.target, d.attempts, o.event_id, o.topic, o.payload, o.created_at,
-                    s.url, s.secret, s.active
-             FROM outbound_deliveries d
-             JOIN outbox o ON o.id = d.outbox_id
-             LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
-             WHERE d.delivered_at IS NULL AND d.dead_at IS NULL AND d.next_attempt_at <= $1
-             ORDER BY d.next_attempt_at, d.id LIMIT $2{}",
-            lock
-        );
-        let rows = sqlx::query(&sql)
-            .bind(now)
-            .bind(BATCH)
-            .fetch_all(&mut **tx)
-            .await?;
-        let claimed: Vec<Claimed> = rows
-            .iter()
-            .map(|r| Claimed {
-                id: r.get(0),
-                channel: r.get(1),
-                target: r.get(2),
-                attempts: r.get(3),
-                event_id: r.get(4),
-                topic: r.get(5),
-                payload: r.get(6),
-                created_at: r.get(7),
-                url: r.get::<Option<String>, _>(8).unwrap_or_default(),
-                secret: r.get::<Option<String>, _>(9).unwrap_or_default(),
-                active: r.get::<Option<i64>, _>(10).unwrap_or(0) == 1,
-            })
-            .collect();
-        for c in &claimed {
-            sqlx::query("UPDATE outbound_deliveries SET next_attempt_at = $1 WHERE id = $2")
-                .bind(lease)
-                .bind(c.id)
-                .execute(&mut **tx)
-                .await?;
-        }
-                    Ok::<_, sqlx::Error>(claimed)
-                })
-            })
-            .await?;
-        Ok(claimed)
+            .write(move |tx| Box::pin(async move { claim_in(tx, now, lease, &lock).await }))
+            .await?)
     }
 
     /// Sends the claimed deliveries concurrently, then records every outcome in one
@@ -247,48 +204,11 @@ impl Dispatcher {
             outcomes.push(r?);
         }
         let max_attempts = self.config.max_attempts.max(1);
+        // A write job (see fan_out).
         let (delivered, retried, dead) = self
             .db
             .write(move |tx| {
-                Box::pin(async move {
-                    let (mut delivered, mut retried, mut dead) = (0usize, 0usize, 0usize);
-        for (id, attempts, outcome) in outcomes {
-            let attempts = attempts + 1;
-            match outcome {
-                Outcome::Done => {
-                    sqlx::query("UPDATE outbound_deliveries SET delivered_at = $1, attempts = $2, last_error = '' WHERE id = $3")
-                        .bind(now)
-                        .bind(attempts)
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await?;
-                    delivered += 1;
-                }
-                Outcome::Retry(e) if attempts < max_attempts => {
-                    sqlx::query("UPDATE outbound_deliveries SET next_attempt_at = $1, attempts = $2, last_error = $3 WHERE id = $4")
-                        .bind(now + backoff_ms(attempts))
-                        .bind(attempts)
-                        .bind(truncate(&e))
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await?;
-                    retried += 1;
-                }
-                Outcome::Retry(e) | Outcome::Give(e) => {
-                    tracing::warn!(delivery = id, attempts, error = %e, "outbound delivery dead");
-                    sqlx::query("UPDATE outbound_deliveries SET dead_at = $1, attempts = $2, last_error = $3 WHERE id = $4")
-                        .bind(now)
-                        .bind(attempts)
-                        .bind(truncate(&e))
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await?;
-                    dead += 1;
-                }
-            }
-        }
-                    Ok::<_, sqlx::Error>((delivered, retried, dead))
-                })
+                Box::pin(async move { record_outcomes(tx, outcomes, now, max_attempts).await })
             })
             .await?;
         report.delivered += delivered;
@@ -472,6 +392,101 @@ async fn sms_target(
 
 fn truncate(e: &str) -> String {
     e.chars().take(500).collect()
+}
+
+/// Reads up to BATCH due deliveries and moves their next attempt to `lease`.
+async fn claim_in(
+    tx: &mut yidu_db::Tx,
+    now: i64,
+    lease: i64,
+    lock: &str,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let sql = format!(
+            "SELECT d.id, d.channel, d.target, d.attempts, o.event_id, o.topic, o.payload, o.created_at,
+                    s.url, s.secret, s.active
+             FROM outbound_deliveries d
+             JOIN outbox o ON o.id = d.outbox_id
+             LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
+             WHERE d.delivered_at IS NULL AND d.dead_at IS NULL AND d.next_attempt_at <= $1
+             ORDER BY d.next_attempt_at, d.id LIMIT $2{}",
+            lock
+        );
+    let rows = sqlx::query(&sql)
+        .bind(now)
+        .bind(BATCH)
+        .fetch_all(&mut **tx)
+        .await?;
+    let claimed: Vec<Claimed> = rows
+        .iter()
+        .map(|r| Claimed {
+            id: r.get(0),
+            channel: r.get(1),
+            target: r.get(2),
+            attempts: r.get(3),
+            event_id: r.get(4),
+            topic: r.get(5),
+            payload: r.get(6),
+            created_at: r.get(7),
+            url: r.get::<Option<String>, _>(8).unwrap_or_default(),
+            secret: r.get::<Option<String>, _>(9).unwrap_or_default(),
+            active: r.get::<Option<i64>, _>(10).unwrap_or(0) == 1,
+        })
+        .collect();
+    for c in &claimed {
+        sqlx::query("UPDATE outbound_deliveries SET next_attempt_at = $1 WHERE id = $2")
+            .bind(lease)
+            .bind(c.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(claimed)
+}
+
+/// Records the outcome of each sent delivery; returns how many were delivered, will be
+/// retried and are dead.
+async fn record_outcomes(
+    tx: &mut yidu_db::Tx,
+    outcomes: Vec<(i64, i64, Outcome)>,
+    now: i64,
+    max_attempts: i64,
+) -> Result<(usize, usize, usize), sqlx::Error> {
+    let (mut delivered, mut retried, mut dead) = (0usize, 0usize, 0usize);
+    for (id, attempts, outcome) in outcomes {
+        let attempts = attempts + 1;
+        match outcome {
+            Outcome::Done => {
+                sqlx::query("UPDATE outbound_deliveries SET delivered_at = $1, attempts = $2, last_error = '' WHERE id = $3")
+                        .bind(now)
+                        .bind(attempts)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                delivered += 1;
+            }
+            Outcome::Retry(e) if attempts < max_attempts => {
+                sqlx::query("UPDATE outbound_deliveries SET next_attempt_at = $1, attempts = $2, last_error = $3 WHERE id = $4")
+                        .bind(now + backoff_ms(attempts))
+                        .bind(attempts)
+                        .bind(truncate(&e))
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                retried += 1;
+            }
+            Outcome::Retry(e) | Outcome::Give(e) => {
+                tracing::warn!(delivery = id, attempts, error = %e, "outbound delivery dead");
+                sqlx::query("UPDATE outbound_deliveries SET dead_at = $1, attempts = $2, last_error = $3 WHERE id = $4")
+                        .bind(now)
+                        .bind(attempts)
+                        .bind(truncate(&e))
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                dead += 1;
+            }
+        }
+    }
+    Ok((delivered, retried, dead))
 }
 
 /// One fan-out round, owned so that it can run as a write job.

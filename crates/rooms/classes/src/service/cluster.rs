@@ -453,14 +453,14 @@ impl Model {
         self.added.insert(item.id);
         let group: Vec<usize> = self.clusterer.members(cl);
         let ids: Vec<i64> = group.iter().map(|&i| self.ids[i]).collect();
-        let asks = same_asks_of(c, &ids).await?;
+        let arrival = Arrival { item, cl, ids };
         // Decided on a reader connection and written as one job of the group commit
         // (see super::place); the slow path below only if staff moved something between.
-        let (joined, grew) = match self.plan(c, item, cl, &ids, &asks).await? {
+        let (joined, grew) = match self.plan(c, &arrival).await? {
             None => (None, false),
             Some(plan) => match place::write(c, plan).await? {
                 Written::Done { joined, grew } => (joined, grew),
-                Written::Changed => self.place_in_own_tx(c, item, cl, &ids, &asks).await?,
+                Written::Changed => self.place_in_own_tx(c, &arrival).await?,
             },
         };
         if let Some(class_id) = joined.filter(|_| grew) {
@@ -477,43 +477,36 @@ impl Model {
 
     /// The placement of a new item as the memberships on a reader connection decide it,
     /// with what its writes need fetched; None when there is nothing to write.
-    async fn plan(
-        &self,
-        c: &Classes,
-        item: &FeedItem,
-        cl: u32,
-        ids: &[i64],
-        asks: &HashMap<i64, i64>,
-    ) -> AppResult<Option<Plan>> {
+    async fn plan(&self, c: &Classes, a: &Arrival<'_>) -> AppResult<Option<Plan>> {
         let rows = {
             let mut conn = c.db().pool().acquire().await?;
-            store::members_for(&mut conn, KIND_OPINION, ids).await?
+            store::members_for(&mut conn, KIND_OPINION, &a.ids).await?
         };
-        self.plan_from(c, (item, cl), ids, asks, &rows).await
+        self.plan_from(c, a, &rows).await
     }
 
-    /// The plan the memberships `rows` of the cluster's items `ids` lead to.
+    /// The plan the memberships `rows` of the cluster's items lead to. The 同问 counts,
+    /// texts and path are read only when there is something to write (most arrivals join
+    /// nothing).
     async fn plan_from(
         &self,
         c: &Classes,
-        (item, cl): (&FeedItem, u32),
-        ids: &[i64],
-        asks: &HashMap<i64, i64>,
+        a: &Arrival<'_>,
         rows: &[MemberRow],
     ) -> AppResult<Option<Plan>> {
-        let expect = Decision::of(rows, item.id, ids, c.config.min_size);
+        let expect = Decision::of(rows, a.item.id, &a.ids, c.config.min_size);
         let (mut relabel, mut new_class) = (None, None);
         match &expect {
             Decision::Already | Decision::Nothing => return Ok(None),
             Decision::Join(_, status) => {
                 if *status == ClassStatus::Proposed {
-                    let items = feed::items(&c.opinions, ids).await?;
-                    relabel = Some(self.summary(cl, &items).label);
+                    let items = feed::items(&c.opinions, &a.ids).await?;
+                    relabel = Some(self.summary(a.cl, &items).label);
                 }
             }
             Decision::New(free) => {
-                let items = feed::items(&c.opinions, ids).await?;
-                let summary = self.summary(cl, &items);
+                let items = feed::items(&c.opinions, &a.ids).await?;
+                let summary = self.summary(a.cl, &items);
                 let ranks = rep_ranks(&summary, |n| self.ids[n]);
                 let free: HashSet<i64> = free.iter().copied().collect();
                 new_class = Some(NewClass {
@@ -530,9 +523,9 @@ impl Model {
         Ok(Some(Plan {
             district_id: self.district_id,
             min_size: c.config.min_size,
-            item: member_of(item),
-            ids: ids.to_vec(),
-            asks: asks.clone(),
+            item: member_of(a.item),
+            ids: a.ids.clone(),
+            asks: same_asks_of(c, &a.ids).await?,
             now: now_ms(),
             expect,
             relabel,
@@ -547,14 +540,11 @@ impl Model {
     async fn place_in_own_tx(
         &self,
         c: &Classes,
-        item: &FeedItem,
-        cl: u32,
-        ids: &[i64],
-        asks: &HashMap<i64, i64>,
+        a: &Arrival<'_>,
     ) -> AppResult<(Option<i64>, bool)> {
         let mut tx = c.db().begin().await?;
-        let rows = store::members_for(&mut tx, KIND_OPINION, ids).await?;
-        let Some(plan) = self.plan_from(c, (item, cl), ids, asks, &rows).await? else {
+        let rows = store::members_for(&mut tx, KIND_OPINION, &a.ids).await?;
+        let Some(plan) = self.plan_from(c, a, &rows).await? else {
             // Placed already, or too few free items: nothing for the machine to do.
             return Ok((None, false));
         };
@@ -566,6 +556,13 @@ impl Model {
             Written::Changed => (None, false),
         })
     }
+}
+
+/// A new item as the clusterer placed it: its cluster and the cluster's items.
+struct Arrival<'a> {
+    item: &'a FeedItem,
+    cl: u32,
+    ids: Vec<i64>,
 }
 
 /// Rebuilds the given district, or every district with items.
