@@ -389,11 +389,16 @@ async fn bench(
             + (after.batched_requests - before.batched_requests);
         let commits = (after.commits - before.commits).max(1) as f64;
         let batch = submissions as f64 / commits;
+        let batches = after.batches - before.batches;
         println!(
-            "  writer per commit: {:.2} ms running jobs, {:.2} ms in COMMIT ({} commits)",
+            "  writer per commit: {:.2} ms running jobs, {:.2} ms in COMMIT ({} commits); \
+             per commit {:.1} jobs, of them {:.2} submission batches of {:.1} submissions",
             (after.run_micros - before.run_micros) as f64 / commits / 1000.0,
             (after.commit_micros - before.commit_micros) as f64 / commits / 1000.0,
-            commits
+            commits,
+            (after.jobs - before.jobs) as f64 / commits,
+            batches as f64 / commits,
+            (after.batched_requests - before.batched_requests) as f64 / batches.max(1) as f64,
         );
         println!(
             "  N={n:>3}  HTTP {:>7.0}/s p50 {:>6.2} ms p99 {:>6.2} ms ({} acknowledged, {} refused, {:.1} submissions per commit){}",

@@ -149,3 +149,93 @@ async fn switched_off_each_request_is_its_own_job() {
     assert_eq!(s.batches - before.batches, 0);
     assert_eq!(s.jobs - before.jobs, 10);
 }
+
+/// On SQLite a batch takes its requests when the writer runs it: the requests that arrive
+/// while the writer is busy with another job all go into the next commit, as one batch,
+/// instead of the first alone followed by the rest one commit later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_arriving_while_the_writer_is_busy_share_the_next_commit() {
+    let (db, _g) = setup(true).await;
+    let busy = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(|_tx| {
+                Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    Ok::<_, sqlx::Error>(())
+                })
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = db.write_stats();
+    let mut handles = Vec::new();
+    for id in 1..=20 {
+        let db = db.clone();
+        handles.push(tokio::spawn(async move {
+            db.write_batched::<Items>(Item {
+                id,
+                hold: Duration::ZERO,
+            })
+            .await
+        }));
+        // Spread out, so that the first is queued as a job before the others arrive.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.await.unwrap().unwrap(), i as i64 + 1);
+    }
+    busy.await.unwrap().unwrap();
+    assert_eq!(ids(&db).await, (1..=20).collect::<Vec<_>>());
+    let s = db.write_stats();
+    if db.backend() == yidu_db::Backend::Sqlite {
+        assert_eq!(
+            s.batches - before.batches,
+            1,
+            "one batch for the 20 requests"
+        );
+        assert_eq!(
+            s.commits - before.commits,
+            1,
+            "the busy job's commit and theirs are one"
+        );
+    }
+}
+
+/// A batch that queued behind another one in the writer's queue runs in the same
+/// transaction: two batches, one commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_can_queue_behind_the_batch_being_written() {
+    let (db, _g) = setup(true).await;
+    let before = db.write_stats();
+    // The first batch holds the writer for 300 ms; the second request arrives meanwhile.
+    let first = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write_batched::<Items>(Item {
+                id: 1,
+                hold: Duration::from_millis(300),
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let second = db
+        .write_batched::<Items>(Item {
+            id: 2,
+            hold: Duration::ZERO,
+        })
+        .await;
+    assert_eq!(second.unwrap(), 2);
+    assert_eq!(first.await.unwrap().unwrap(), 1);
+    let s = db.write_stats();
+    assert_eq!(s.batches - before.batches, 2);
+    if db.backend() == yidu_db::Backend::Sqlite {
+        assert_eq!(
+            s.commits - before.commits,
+            1,
+            "both batches in one transaction"
+        );
+    }
+}
