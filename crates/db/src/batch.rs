@@ -15,16 +15,14 @@
 //! - when the COMMIT fails, every request of the batch gets an error (nothing of it is
 //!   stored), as with group commit.
 //!
-//! On PostgreSQL one batch is in flight per kind and process: requests arriving meanwhile
-//! form the next batch, so batches grow with the load and a lone request waits for
-//! nothing. On SQLite a batch takes its requests when the writer runs it, and the next
-//! batch may queue behind it at once (see `pipelined`).
+//! One batch is in flight per kind and process: requests arriving meanwhile form the next
+//! batch, so batches grow with the load and a lone request waits for nothing.
 
 use crate::{BoxFuture, Db, Tx};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
 /// At most this many requests per batch (keeps statements well under both engines'
@@ -116,133 +114,65 @@ impl Db {
     }
 }
 
-type Queued<B> = (<B as Batch>::Item, Reply<B>);
-type Receiver<B> = mpsc::UnboundedReceiver<Queued<B>>;
-/// A batch's outcomes, one per request, or why it did not go through.
-type Written<B> = Result<Vec<<B as Batch>::Out>, Failed<<B as Batch>::Item>>;
-
-async fn run<B: Batch>(db: Db, mut queue: Receiver<B>) {
+async fn run<B: Batch>(db: Db, mut queue: mpsc::UnboundedReceiver<(B::Item, Reply<B>)>) {
     while let Some(first) = queue.recv().await {
-        if db.writer.is_some() {
-            // SQLite: the next batch may queue behind this one at once (below).
-            match pipelined::<B>(&db, first, queue).await {
-                Some(back) => queue = back,
-                None => return,
-            }
-        } else {
-            // PostgreSQL: one batch in flight, in a transaction of its own; the next
-            // is formed from what queued meanwhile.
-            let (items, replies) = drain::<B>(first, &mut queue);
-            let written = db.write(move |tx| write_all::<B>(tx, items)).await;
-            answer::<B>(&db, replies, written).await;
-        }
-    }
-}
-
-/// The first request and whatever is queued behind it, up to [`MAX_BATCH`].
-fn drain<B: Batch>(first: Queued<B>, queue: &mut Receiver<B>) -> (Vec<B::Item>, Vec<Reply<B>>) {
-    let mut items = vec![first.0];
-    let mut replies = vec![first.1];
-    while items.len() < MAX_BATCH {
-        match queue.try_recv() {
-            Ok((item, reply)) => {
-                items.push(item);
-                replies.push(reply);
-            }
-            Err(_) => break,
-        }
-    }
-    (items, replies)
-}
-
-/// On SQLite a batch is a job of the group commit that takes its requests from the queue
-/// when the writer *runs* it, not when it is queued: the writer may first run other jobs
-/// (the class worker's placements, the outbox's), and the requests arriving meanwhile
-/// join this batch instead of waiting for the next commit. As soon as the job has taken
-/// its requests the queue comes back and the next batch can queue behind it, so one
-/// transaction may hold several batches and the writer never runs a commit without the
-/// requests that were waiting for it. (Waiting for the previous batch's COMMIT before
-/// queueing the next, as PostgreSQL's path does, let the writer start a commit with only
-/// background jobs in the moment between: in one benchmark run at 64 clients a third of
-/// the commits held no submission while submissions waited for the next one.)
-///
-/// Returns the queue, or `None` when the job was dropped unrun (the writer is gone): the
-/// queue goes with it, its requests get an error and the next request starts a new batcher.
-async fn pipelined<B: Batch>(db: &Db, first: Queued<B>, queue: Receiver<B>) -> Option<Receiver<B>> {
-    let (give_back, taken) = oneshot::channel::<Receiver<B>>();
-    let replies: Arc<Mutex<Vec<Reply<B>>>> = Arc::default();
-    let slot = replies.clone();
-    let job = as_job(move |tx| {
-        let mut queue = queue;
-        let (items, taken_replies) = drain::<B>(first, &mut queue);
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = taken_replies;
-        let _ = give_back.send(queue);
-        write_all::<B>(tx, items)
-    });
-    let writer = db.clone();
-    tokio::spawn(async move {
-        let written = writer.write(job).await;
-        let replies = std::mem::take(&mut *replies.lock().unwrap_or_else(|p| p.into_inner()));
-        answer::<B>(&writer, replies, written).await;
-    });
-    taken.await.ok()
-}
-
-/// Gives a closure the higher-ranked type [`Db::write`] wants (inference alone does not).
-fn as_job<T, F>(job: F) -> F
-where
-    F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, T>,
-{
-    job
-}
-
-/// The batch job: all items with one `write_many`, or the items back for the fallback.
-fn write_all<B: Batch>(tx: &mut Tx, items: Vec<B::Item>) -> BoxFuture<'_, Written<B>> {
-    Box::pin(async move {
-        match B::write_many(tx, &items).await {
-            Ok(outs) if outs.len() == items.len() => Ok(outs),
-            Ok(outs) => {
-                let e = sqlx::Error::Protocol(format!(
-                    "batch wrote {} outcomes for {} items",
-                    outs.len(),
-                    items.len()
-                ));
-                Err(Failed::Job(items, e))
-            }
-            Err(e) => Err(Failed::Job(items, e)),
-        }
-    })
-}
-
-/// Answers a batch's requests once its fate is known.
-async fn answer<B: Batch>(db: &Db, replies: Vec<Reply<B>>, written: Written<B>) {
-    match written {
-        Ok(outs) => {
-            db.counters.add_batch(outs.len() as u64);
-            for (reply, out) in replies.into_iter().zip(outs) {
-                let _ = reply.send(Ok(out));
-            }
-        }
-        Err(Failed::Commit(e)) => {
-            tracing::error!(error = %e, "batched write: the commit failed; every request of the batch is refused");
-            for reply in replies {
-                let _ = reply.send(Err(B::Err::from(crate::write::batch_error(&e))));
-            }
-        }
-        Err(Failed::Job(items, e)) => {
-            tracing::warn!(error = %e, requests = items.len(), "batched write failed; writing its requests one by one");
-            // Each on its own, concurrently: on SQLite they share a group commit
-            // again, each in its own savepoint.
-            let alone = items.into_iter().zip(replies).map(|(item, reply)| {
-                let db = db.clone();
-                async move {
-                    let out = db
-                        .write(move |tx| Box::pin(async move { B::write_one(tx, &item).await }))
-                        .await;
-                    let _ = reply.send(out);
+        let mut items = vec![first.0];
+        let mut replies = vec![first.1];
+        while items.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok((item, reply)) => {
+                    items.push(item);
+                    replies.push(reply);
                 }
-            });
-            futures_join_all(alone).await;
+                Err(_) => break,
+            }
+        }
+        let written = db
+            .write(move |tx| {
+                Box::pin(async move {
+                    match B::write_many(tx, &items).await {
+                        Ok(outs) if outs.len() == items.len() => Ok(outs),
+                        Ok(outs) => {
+                            let e = sqlx::Error::Protocol(format!(
+                                "batch wrote {} outcomes for {} items",
+                                outs.len(),
+                                items.len()
+                            ));
+                            Err(Failed::Job(items, e))
+                        }
+                        Err(e) => Err(Failed::Job(items, e)),
+                    }
+                })
+            })
+            .await;
+        match written {
+            Ok(outs) => {
+                db.counters.add_batch(outs.len() as u64);
+                for (reply, out) in replies.into_iter().zip(outs) {
+                    let _ = reply.send(Ok(out));
+                }
+            }
+            Err(Failed::Commit(e)) => {
+                tracing::error!(error = %e, "batched write: the commit failed; every request of the batch is refused");
+                for reply in replies {
+                    let _ = reply.send(Err(B::Err::from(crate::write::batch_error(&e))));
+                }
+            }
+            Err(Failed::Job(items, e)) => {
+                tracing::warn!(error = %e, requests = items.len(), "batched write failed; writing its requests one by one");
+                // Each on its own, concurrently: on SQLite they share a group commit
+                // again, each in its own savepoint.
+                let alone = items.into_iter().zip(replies).map(|(item, reply)| {
+                    let db = db.clone();
+                    async move {
+                        let out = db
+                            .write(move |tx| Box::pin(async move { B::write_one(tx, &item).await }))
+                            .await;
+                        let _ = reply.send(out);
+                    }
+                });
+                futures_join_all(alone).await;
+            }
         }
     }
 }
