@@ -141,9 +141,20 @@ struct Sample {
     refused: u64,
     elapsed: Duration,
     lat_us: Vec<u64>,
+    /// CPU seconds of the whole process over the measured window, where known.
+    cpu_secs: Option<f64>,
 }
 
 impl Sample {
+    fn with_cpu(self, cpu_secs: Option<f64>) -> Sample {
+        Sample { cpu_secs, ..self }
+    }
+    /// Milliseconds of CPU (server and load generator together) per acknowledgement.
+    fn cpu_ms_per_ok(&self) -> Option<f64> {
+        self.cpu_secs
+            .filter(|_| self.ok > 0)
+            .map(|c| c * 1000.0 / self.ok as f64)
+    }
     fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
@@ -229,11 +240,32 @@ async fn http_run(
             (ok, refused, lat)
         }));
     }
+    // The process's CPU time over the measured window (server and load generator: on
+    // a shared machine CPU per acknowledgement varies far less than the rate does).
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = process_cpu();
+        tokio::time::sleep_until(until.into()).await;
+        process_cpu().zip(before).map(|(b, a)| b - a)
+    });
     let mut parts = Vec::new();
     for t in tasks {
         parts.push(t.await?);
     }
-    Ok(Sample::merge(parts, run))
+    let cpu = cpu.await?;
+    Ok(Sample::merge(parts, run).with_cpu(cpu))
+}
+
+/// User plus system CPU seconds this process has used (Linux: /proc/self/stat, fields 14
+/// and 15, in clock ticks of 1/100 s); `None` where that cannot be read.
+fn process_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    // `rest` starts at field 3, so field n is at index n - 3.
+    Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// N tasks writing prepared submissions, one committed transaction each, for `run`.
@@ -389,6 +421,12 @@ async fn bench(
             + (after.batched_requests - before.batched_requests);
         let commits = (after.commits - before.commits).max(1) as f64;
         let batch = submissions as f64 / commits;
+        if let Some(ms) = http.cpu_ms_per_ok() {
+            println!(
+                "  CPU per acknowledgement: {ms:.3} ms (server and load generator, {:.1} cores busy)",
+                http.cpu_secs.unwrap_or(0.0) / run.as_secs_f64()
+            );
+        }
         let batches = after.batches - before.batches;
         println!(
             "  writer per commit: {:.2} ms running jobs, {:.2} ms in COMMIT ({} commits); \
