@@ -132,6 +132,10 @@ async fn the_narrow_search_table_goes_down_and_up_with_the_same_answers() {
         .await
         .expect("submit");
     let after = answers(&app, &office).await;
-    assert_eq!(after[0].0.len(), before[0].0.len() + 1, "路灯 finds the new item");
+    assert_eq!(
+        after[0].0.len(),
+        before[0].0.len() + 1,
+        "路灯 finds the new item"
+    );
     assert_eq!(after[3], before[3], "垃圾 does not");
 }
