@@ -1,6 +1,6 @@
 -- Room: opinions (民意). The search table becomes narrow, so that the rows GIN's matches
--- point at stay in shared buffers (measurements: crates/rooms/opinions/README.md, "Narrow
--- index table").
+-- point at stay in shared buffers (measurements: crates/rooms/opinions/README.md,
+-- "2026-12-07, night: a narrow index table on PostgreSQL").
 --
 -- Every match the GIN index returns costs a visit to this table's heap to learn its
 -- opinion_id. With the tokens text and a positional tsvector inline (about 1.2 KB a row:
