@@ -62,6 +62,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_cockpit_clustered"),
     migration!(13, "0013_search_scope"),
     migration!(14, "0014_held_deadline"),
+    migration!(15, "0015_search_narrow"),
 ];
 
 pub fn latest_version() -> i64 {

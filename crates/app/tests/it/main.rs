@@ -30,6 +30,7 @@ mod schema;
 mod search;
 mod search_many;
 mod search_scope;
+mod search_upgrade;
 mod terminals;
 mod text_assist;
 mod users_import;

@@ -1,8 +1,9 @@
 //! The queue's search on PostgreSQL: how the page of a search is read from the GIN index.
 //!
 //! A GIN index answers "which rows hold these lexemes", in no useful order, and every
-//! match it returns costs a visit to `opinion_search`'s heap (about 1.2 KB a row, with a
-//! TOASTed tsvector) to learn its id. So the work is arranged around that:
+//! match it returns costs a visit to `opinion_search`'s heap to learn its id (about 90
+//! bytes a row since migration 0015, the tsvector out of line; 1.2 KB before). So the work
+//! is arranged around that:
 //!
 //! 1. One statement reads the ids of at most [`search::COUNT_CAP`] + 1 matches (any
 //!    order). At most `COUNT_CAP` of them are all the matches: their number is the total,
@@ -42,12 +43,14 @@ use yidu_db::Row;
 use yidu_kernel::{AppResult, PageQuery};
 
 /// The walk's cost per row over the cost per match of reading every match and sorting:
-/// a walked row is a heap visit plus a detoasted tsvector tested against the query, a
-/// match read through the index is a heap visit for its id. Measured at 1,000,000 items
-/// (2026-12-07): with the heap in shared buffers 5.7 µs per walked row and 2.5-2.9 µs per
-/// match; with it in the OS cache only (the usual case: the table is 2.6 GB) 11 µs per
-/// walked row (neighbouring rows share heap pages) and 36 µs per match (one page each).
-const WALK_COST_RATIO: f64 = 0.5;
+/// a walked row is a heap visit plus a tsvector read from TOAST and tested against the
+/// query, a match read through the index is a posting entry and a heap visit for its id.
+/// Measured at 1,000,000 items on the narrow table of migration 0015 (2026-12-07, 89 MB
+/// of heap, small enough to stay in shared buffers): 2.8 µs per walked row and 1.2-1.9 µs
+/// per match when cached, 6 µs per walked row with the TOAST pages in the OS cache only.
+/// (On the wide table before it, with the heap in the OS cache, a match cost 36 µs and a
+/// walked row 11: the ratio was 0.5.)
+const WALK_COST_RATIO: f64 = 2.0;
 /// How much wider than the estimate the walk's window is: a word's matches are not spread
 /// evenly over time, and a window too narrow costs a second statement.
 const WINDOW_SLACK: f64 = 4.0;
