@@ -392,26 +392,10 @@ pub async fn rebuild(
             tracing::warn!(error = %e, class_id, "supervised class: joining items not assigned");
         }
     }
-    // Everything the rebuild read and wrote is freed before the clusterer it keeps is
-    // compacted, so that its blocks move next to each other instead of staying among the
-    // holes these leave (see Clusterer::compact).
-    drop((summaries, previously, kept, reused, asks, order, starts));
-    let Window {
-        clusterer,
-        places,
-        regions,
-    } = window;
-    drop((places, regions));
-    let clusterer = stream::blocking(move || {
-        let mut clusterer = clusterer;
-        clusterer.compact();
-        clusterer
-    })
-    .await?;
     let rebuilt = ids.len();
     let model = Model {
         district_id,
-        clusterer,
+        clusterer: window.clusterer,
         ids,
         rebuilt,
         added: HashSet::new(),

@@ -47,9 +47,7 @@ impl Window {
 }
 
 /// Runs `work` on a blocking thread (clustering is CPU work; the async threads serve pages).
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> AppResult<T> {
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(AppError::internal)

@@ -286,65 +286,6 @@ impl Clusterer {
         self.postings.shrink_to_fit();
     }
 
-    /// Moves every centroid and posting list into new allocations made only after all the
-    /// old ones are freed, so that they lie together instead of among the holes the work
-    /// that grew them left (a batch run allocates them a few at a time between each item's
-    /// temporaries and each page's texts). First everything is copied into three large
-    /// buffers (large blocks come from their own mappings, not from the heap), then the
-    /// small blocks are freed (the holes around them merge into large free runs, which
-    /// `malloc_trim` can give back), then the lists are made again from the buffers.
-    /// Same content, exact capacities. Measured on the class worker's first rebuild of a
-    /// million-item district: bench/memory/README.md ("wt-mem4").
-    pub fn compact(&mut self) {
-        let lens: Vec<u8> = self
-            .clusters
-            .iter()
-            .map(|c| u8::try_from(c.centroid.len()).unwrap_or(u8::MAX))
-            .collect();
-        if self
-            .clusters
-            .iter()
-            .any(|c| c.centroid.len() > usize::from(u8::MAX))
-        {
-            // Only with a `centroid_terms` above 255: not worth a wider length table.
-            self.shrink_to_fit();
-            return;
-        }
-        let total: usize = lens.iter().map(|&l| usize::from(l)).sum();
-        let mut centroids: Vec<(Term, f32)> = Vec::with_capacity(total);
-        for c in &mut self.clusters {
-            centroids.extend_from_slice(&c.centroid);
-            c.centroid = Box::default();
-        }
-        let mut terms: Vec<(Term, u32)> = Vec::with_capacity(self.postings.len());
-        let mut entries: Vec<Posting> =
-            Vec::with_capacity(self.postings.values().map(Vec::len).sum());
-        for (term, list) in self.postings.drain() {
-            terms.push((term, list.len() as u32));
-            entries.extend_from_slice(&list);
-        }
-        self.postings = TermMap::default();
-        self.assignment.shrink_to_fit();
-        self.clusters.shrink_to_fit();
-
-        let mut at = 0;
-        for (c, &len) in self.clusters.iter_mut().zip(&lens) {
-            let end = at + usize::from(len);
-            c.centroid = centroids[at..end].into();
-            at = end;
-        }
-        drop(centroids);
-        let mut postings: TermMap<Vec<Posting>> = TermMap::default();
-        postings.reserve(terms.len());
-        let mut at = 0;
-        for (term, len) in terms {
-            let end = at + len as usize;
-            postings.insert(term, entries[at..end].to_vec());
-            at = end;
-        }
-        self.postings = postings;
-    }
-
     /// Approximate heap bytes held (vectors and tables by their capacity, hash tables with
     /// one control byte per slot), for benchmarks.
     pub fn heap_bytes(&self) -> usize {
@@ -620,47 +561,5 @@ mod tests {
         let added: Vec<u32> = texts.iter().map(|t| incremental.add(t)).collect();
         assert_eq!(one.assignment, added);
         assert!(one.clusterer.cluster_count() < texts.len() / 4);
-    }
-
-    #[test]
-    fn a_compacted_clusterer_goes_on_as_before() {
-        let topics = [
-            "锦绣花园小区电梯经常困人，物业不修",
-            "中心小学门口上学时间堵车，车辆乱停",
-            "北河路垃圾站臭味很大，请求搬迁",
-            "图书馆开放时间太短，周末不开门",
-            "幸福路路灯坏了好几盏，晚上很黑",
-        ];
-        let texts: Vec<String> = (0..120)
-            .map(|i| format!("{}。{}{}", topics[i % 5], topics[(i * 7 / 3) % 5], i % 11))
-            .collect();
-        let idf = IdfTable::fit(&texts, &Segmenter::new());
-        let mut plain = Clusterer::new(Segmenter::new(), idf, ClusterParams::default());
-        for t in &texts[..80] {
-            plain.add(t);
-        }
-        let mut compacted = plain.clone();
-        compacted.compact();
-        assert_eq!(compacted.assignment(), plain.assignment());
-        assert!(compacted.heap_bytes() <= plain.heap_bytes());
-        for c in 0..plain.cluster_count() {
-            assert_eq!(compacted.clusters[c].centroid, plain.clusters[c].centroid);
-            assert_eq!(compacted.clusters[c].size, plain.clusters[c].size);
-        }
-        assert_eq!(compacted.postings.len(), plain.postings.len());
-        for (term, list) in &plain.postings {
-            let other = &compacted.postings[term];
-            assert_eq!(other.capacity(), other.len());
-            let pairs = |l: &[Posting]| l.iter().map(|p| (p.item, p.weight)).collect::<Vec<_>>();
-            assert_eq!(pairs(other), pairs(list));
-        }
-        // Later items land in the same clusters, and the summaries agree.
-        for t in &texts[80..] {
-            assert_eq!(compacted.add(t), plain.add(t));
-        }
-        assert_eq!(
-            compacted.summaries(&texts, 2, 10),
-            plain.summaries(&texts, 2, 10)
-        );
     }
 }
