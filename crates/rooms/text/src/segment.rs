@@ -10,12 +10,25 @@ use jieba_rs::Jieba;
 
 use crate::normalize::{is_han, is_punctuation, normalize};
 
+/// jieba's default dictionary, zstd-compressed by build.rs (about 2 MB instead of 5).
+static DICTIONARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/jieba-dict.zst"));
+
+/// jieba with its default dictionary, streamed from [`DICTIONARY`]: `Jieba::new()` would
+/// keep the whole decompressed text in a static for the life of the process (8 MB of heap
+/// that nothing reads after loading).
+fn load_default() -> Jieba {
+    let stream = zstd::stream::read::Decoder::with_buffer(DICTIONARY)
+        .expect("the embedded dictionary is a zstd stream");
+    Jieba::with_dict(&mut std::io::BufReader::new(stream))
+        .expect("the embedded dictionary is jieba's own, which parses")
+}
+
 /// The default dictionary is large (about 350,000 words); load it once per process. Segmenters
 /// without user words share it; the first user word gives a segmenter its own copy, which is
 /// cheap next to parsing the dictionary again.
 fn base_jieba() -> &'static Arc<Jieba> {
     static BASE: OnceLock<Arc<Jieba>> = OnceLock::new();
-    BASE.get_or_init(|| Arc::new(Jieba::new()))
+    BASE.get_or_init(|| Arc::new(load_default()))
 }
 
 /// A jieba segmenter plus the user words added to it.
@@ -144,6 +157,39 @@ pub fn han_bigrams(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_streamed_dictionary_segments_as_jieba_own() {
+        let ours = load_default();
+        let theirs = Jieba::new();
+        let texts = [
+            "小区门口的路灯坏了，请尽快维修。",
+            "中心小学门口上学时间堵车，车辆乱停，希望交警加强管理",
+            "医保卡无法使用，社区卫生服务中心说系统升级",
+            "北河路垃圾站臭味很大，夏天蚊蝇滋生，请求搬迁或者加盖",
+            "南京市长江大桥，结婚的和尚未结婚的",
+        ];
+        for text in texts {
+            let words = |j: &Jieba| -> Vec<String> {
+                j.cut(text, true)
+                    .iter()
+                    .map(|t| t.word.to_string())
+                    .collect()
+            };
+            let search = |j: &Jieba| -> Vec<String> {
+                j.cut_for_search(text, true)
+                    .iter()
+                    .map(|t| t.word.to_string())
+                    .collect()
+            };
+            assert_eq!(words(&ours), words(&theirs), "{text}");
+            assert_eq!(search(&ours), search(&theirs), "{text}");
+        }
+        for word in ["路灯", "医保卡", "垃圾站", "南京市", "长江大桥"] {
+            assert_eq!(ours.has_word(word), theirs.has_word(word), "{word}");
+        }
+        assert_eq!(ours.suggest_freq("路灯"), theirs.suggest_freq("路灯"));
+    }
 
     #[test]
     fn words_drop_punctuation() {
