@@ -84,36 +84,10 @@ impl Opinions {
     }
 }
 
-/// Short id of an outbox event, unique across instances: 48 bits of the time in
-/// milliseconds, then 48 random bits (24 hex characters, as before).
-///
-/// Time first so that new ids sort after older ones: the unique index on
-/// `outbox.event_id` then grows at its end, and a batch of events dirties one or two
-/// index pages instead of one random page per event (every dirty page is written to the
-/// WAL at COMMIT, inside the writer's time). Two ids of the same millisecond clash only
-/// if 48 random bits do.
+/// Short id of an outbox event, unique across instances.
 pub fn event_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 12];
-    let ms = u64::try_from(yidu_kernel::clock::now_ms()).unwrap_or(0);
-    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-    rand::thread_rng().fill_bytes(&mut b[6..]);
+    rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
-}
-
-#[cfg(test)]
-mod event_id_tests {
-    use super::event_id;
-
-    #[test]
-    fn ids_are_24_hex_characters_sorted_by_time_and_distinct() {
-        let first = event_id();
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let later: Vec<String> = (0..1000).map(|_| event_id()).collect();
-        assert_eq!(first.len(), 24);
-        assert!(first.chars().all(|c| c.is_ascii_hexdigit()));
-        assert!(later.iter().all(|id| *id > first), "later ids sort after");
-        let distinct: std::collections::HashSet<&String> = later.iter().collect();
-        assert_eq!(distinct.len(), later.len());
-    }
 }
