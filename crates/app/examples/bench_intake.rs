@@ -268,6 +268,35 @@ fn process_cpu() -> Option<f64> {
     Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
+/// Bytes and write calls of this process's SQLite connection threads (sqlx runs each
+/// connection on a thread of its own), from /proc/self/task/*/io. Nearly all of it is the
+/// writer appending WAL frames (a 24-byte header and a page each), so per commit it shows
+/// how many pages a commit dirties: what COMMIT's time grows with.
+#[derive(Clone, Copy)]
+struct WriterIo {
+    bytes: u64,
+    calls: u64,
+}
+
+fn sqlite_writer_io() -> Option<WriterIo> {
+    let mut sum = WriterIo { bytes: 0, calls: 0 };
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with("sqlx-sqlite") {
+            continue;
+        }
+        let io = std::fs::read_to_string(task.path().join("io")).ok()?;
+        let field = |name: &str| {
+            io.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        sum.bytes += field("wchar:")?;
+        sum.calls += field("syscw:")?;
+    }
+    Some(sum)
+}
+
 /// N tasks writing prepared submissions, one committed transaction each, for `run`.
 async fn raw_run(
     o: &Opinions,
@@ -414,6 +443,7 @@ async fn bench(
             None
         };
         let before = db.write_stats();
+        let io_before = sqlite_writer_io();
         let http = http_run(&base, &reg, n, Duration::from_secs(1), run, &seq).await?;
         let after = db.write_stats();
         // Submissions per COMMIT: a batch of submissions is one job of the group commit.
@@ -428,6 +458,14 @@ async fn bench(
             );
         }
         let batches = after.batches - before.batches;
+        if let (Some(a), Some(b)) = (io_before, sqlite_writer_io()) {
+            println!(
+                "  SQLite connection threads: {:.0} KB in {:.0} write calls per commit, {:.1} KB per submission",
+                (b.bytes - a.bytes) as f64 / commits / 1024.0,
+                (b.calls - a.calls) as f64 / commits,
+                (b.bytes - a.bytes) as f64 / submissions.max(1) as f64 / 1024.0,
+            );
+        }
         println!(
             "  writer per commit: {:.2} ms running jobs, {:.2} ms in COMMIT ({} commits); \
              per commit {:.1} jobs, of them {:.2} submission batches of {:.1} submissions",
