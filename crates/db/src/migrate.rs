@@ -63,6 +63,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_search_scope"),
     migration!(14, "0014_held_deadline"),
     migration!(15, "0015_search_narrow"),
+    migration!(16, "0016_search_buckets"),
 ];
 
 pub fn latest_version() -> i64 {

@@ -170,3 +170,56 @@ async fn a_word_the_statistics_call_common_is_paged_like_any_other() {
     check(&app, &office, "少有", newest.clone()).await;
     check(&app, &town, "常见", common.clone()).await;
 }
+
+#[tokio::test]
+async fn counted_among_the_newest_buckets_or_all_the_same() {
+    let app = TestApp::spawn().await;
+    let ids = crate::search::submit_all(&app).await;
+    let pg = app.db.backend() == yidu_db::Backend::Postgres;
+    if pg {
+        // Ids from just below the start of a bucket of the bucketed region tokens, so that
+        // the copies span two buckets.
+        let start = (3_i64 << search::BUCKET_BITS) - 2_000;
+        sqlx::query("SELECT setval(pg_get_serial_sequence('opinions', 'id'), $1)")
+            .bind(start)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+    }
+    // Message 0 is in the demo's first township, message 7 in another one.
+    let old = copies(&app, ids[0], 2_000, "常见问题").await;
+    let new = copies(&app, ids[0], 1_200, "问题常见").await;
+    let other = copies(&app, ids[7], 1_200, "常见问题").await;
+    if pg {
+        sqlx::query("ANALYZE opinion_search")
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+    }
+    let office = app.token("office").await;
+    let town = app.token("town1").await;
+    let all =
+        |sets: &[&Vec<i64>]| -> Vec<i64> { sets.iter().flat_map(|s| s.iter().copied()).collect() };
+    // On PostgreSQL the statistics put "常见" in nearly every item and the township in
+    // three quarters of them: both are counted among the newest bucket alone (over 1,000
+    // of the township's matches are there), the township's pages read from it.
+    check(&app, &town, "常见", all(&[&old, &new])).await;
+    check(&app, &town, "问题", all(&[&old, &new])).await;
+    check(&app, &office, "常见", all(&[&old, &new, &other])).await;
+    check(&app, &town, "常见 问题", all(&[&old, &new])).await;
+    // Newer than the statistics (read once, then kept for minutes), in the next bucket:
+    // the newest bucket holds no "常见", so it is counted over all of the index after all.
+    if pg {
+        let start = (4_i64 << search::BUCKET_BITS) - 100;
+        sqlx::query("SELECT setval(pg_get_serial_sequence('opinions', 'id'), $1)")
+            .bind(start)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+    }
+    let fresh = copies(&app, ids[0], 2_500, "少有问题").await;
+    check(&app, &town, "常见", all(&[&old, &new])).await;
+    check(&app, &town, "问题", all(&[&old, &new, &fresh])).await;
+    check(&app, &office, "常见", all(&[&old, &new, &other])).await;
+    check(&app, &town, "少有", fresh.clone()).await;
+}

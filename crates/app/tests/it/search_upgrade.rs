@@ -1,6 +1,8 @@
-//! Migration 0015 (PostgreSQL's narrow search table) on a database that already has items:
-//! going down and up again keeps every item's lexemes and every search's answers, new
-//! items are indexed afterwards, and the table's rows really are narrow. On SQLite the
+//! Migrations 0015 (PostgreSQL's narrow search table) and 0016 (bucketed region tokens) on
+//! a database that already has items: going down and up again keeps every item's lexemes
+//! and every search's answers (0016 adds exactly the bucketed tokens the application
+//! writes, and its down removes them), new items are indexed afterwards, and the table's
+//! rows really are narrow. On SQLite the
 //! migration changes nothing, and the same searches must give the same answers there.
 
 use crate::helpers::TestApp;
@@ -64,6 +66,17 @@ async fn lexemes(app: &TestApp) -> Vec<(i64, String)> {
     .collect()
 }
 
+/// The rows without their bucketed region tokens (migration 0016), as before it.
+fn without_buckets(rows: &[(i64, String)]) -> Vec<(i64, String)> {
+    let bucketed = |l: &str| l.starts_with('r') && l.ends_with('域') && l.contains('b');
+    rows.iter()
+        .map(|(id, l)| {
+            let kept: Vec<&str> = l.split(' ').filter(|l| !bucketed(l)).collect();
+            (*id, kept.join(" "))
+        })
+        .collect()
+}
+
 /// Heap bytes per row of the search table (PostgreSQL).
 async fn heap_bytes_per_row(app: &TestApp) -> f64 {
     sqlx::query(
@@ -95,6 +108,18 @@ async fn the_narrow_search_table_goes_down_and_up_with_the_same_answers() {
         // demo's short texts alone take several hundred.
         let narrow = heap_bytes_per_row(&app).await;
         assert!(narrow < 150.0, "{narrow} heap bytes a row");
+        // Every region token also in its bucket's form (0016), and nothing else added.
+        for (id, l) in &rows {
+            let all: Vec<&str> = l.split(' ').collect();
+            let region: Vec<&str> = all.iter().copied().filter(|t| t.starts_with('r')).collect();
+            assert!(region.len() >= 2, "{id}: {l}");
+            for t in &region {
+                if let Some(b) = search::bucket_token(t, search::bucket_of(*id)) {
+                    assert!(all.contains(&b.as_str()), "{id}: {b} not in {l}");
+                }
+            }
+        }
+        assert_ne!(without_buckets(&rows), rows);
     }
 
     yidu_db::migrate::revert_to(&app.db, 14).await.unwrap();
@@ -107,7 +132,7 @@ async fn the_narrow_search_table_goes_down_and_up_with_the_same_answers() {
             .unwrap()
             .get(0);
         assert!(tokens.split(' ').any(|t| t == "路灯"), "{tokens}");
-        assert_eq!(lexemes(&app).await, rows);
+        assert_eq!(lexemes(&app).await, without_buckets(&rows));
         let wide = heap_bytes_per_row(&app).await;
         assert!(wide > 300.0, "{wide} heap bytes a row before the migration");
     }

@@ -3,6 +3,7 @@
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 
+#[derive(Clone)]
 pub(crate) enum Bind {
     Text(String),
     Int(i64),

@@ -146,6 +146,42 @@ pub fn scope_tokens(
     out
 }
 
+/// How many consecutive ids share a bucket of the bucketed region tokens: 32,768.
+pub const BUCKET_BITS: u32 = 15;
+
+/// The bucket of an id (see [`bucket_token`]).
+pub fn bucket_of(id: i64) -> i64 {
+    id >> BUCKET_BITS
+}
+
+/// A region token ("r1r4域") limited to the items of one bucket of ids ("r1r4b30域";
+/// PostgreSQL only). GIN reads a term's whole posting list before it returns a row, so a
+/// common word searched within a township reads the township token's list of every item
+/// there; the bucketed token's list holds only one bucket's items, and a search that
+/// needs only the newest matches asks for the newest buckets. Like every scope token it
+/// mixes scripts, so no query reaches it. None for anything but a region token.
+pub fn bucket_token(region_token: &str, bucket: i64) -> Option<String> {
+    let ids = region_token.strip_suffix(SCOPE_MARK)?;
+    let well_formed = ids.starts_with('r')
+        && ids[1..]
+            .split('r')
+            .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
+    well_formed.then(|| format!("{ids}b{bucket}{SCOPE_MARK}"))
+}
+
+/// What PostgreSQL indexes an item under: its tokens and the bucketed form of its region
+/// tokens (the rule migration 0016 applies to the rows written before it).
+pub fn pg_tokens(id: i64, tokens: &str) -> String {
+    let mut out = tokens.to_string();
+    for t in tokens.split(' ') {
+        if let Some(b) = bucket_token(t, bucket_of(id)) {
+            out.push(' ');
+            out.push_str(&b);
+        }
+    }
+    out
+}
+
 /// Everything an item is indexed under: its text's tokens and its scope tokens.
 pub fn item_tokens(
     segmenter: &Segmenter,
@@ -320,9 +356,13 @@ pub async fn index(
     id: i64,
     tokens: &str,
 ) -> Result<(), sqlx::Error> {
+    let tokens = match backend {
+        Backend::Sqlite => tokens.to_string(),
+        Backend::Postgres => pg_tokens(id, tokens),
+    };
     sqlx::query(&insert_sql(backend, 1))
         .bind(id)
-        .bind(tokens.to_string())
+        .bind(tokens)
         .execute(conn)
         .await?;
     Ok(())
@@ -338,7 +378,11 @@ pub async fn index_batch(
         let sql = yidu_db::positional(conn, insert_sql(backend, chunk.len()));
         let mut q = sqlx::query(&sql);
         for (id, tokens) in chunk {
-            q = q.bind(*id).bind(tokens.clone());
+            let tokens = match backend {
+                Backend::Sqlite => tokens.clone(),
+                Backend::Postgres => pg_tokens(*id, tokens),
+            };
+            q = q.bind(*id).bind(tokens);
         }
         q.execute(&mut *conn).await?;
     }
@@ -488,13 +532,41 @@ mod tests {
     }
 
     #[test]
+    fn bucketed_tokens_are_region_tokens_of_one_bucket() {
+        assert_eq!(bucket_token("r1r4域", 30).as_deref(), Some("r1r4b30域"));
+        assert_eq!(bucket_token("r1域", 0).as_deref(), Some("r1b0域"));
+        for other in [
+            "s5域",
+            "d9域",
+            "r域",
+            "rr1域",
+            "r1r域",
+            "r1",
+            "路灯",
+            "r1r4b3域",
+        ] {
+            assert_eq!(bucket_token(other, 1), None, "{other}");
+        }
+        assert_eq!(bucket_of((1 << BUCKET_BITS) - 1), 0);
+        assert_eq!(bucket_of(1 << BUCKET_BITS), 1);
+        let id = 3 << BUCKET_BITS;
+        assert_eq!(
+            pg_tokens(id, "路灯 r1域 r1r4域 s5域"),
+            "路灯 r1域 r1r4域 s5域 r1b3域 r1r4b3域"
+        );
+        assert_eq!(pg_tokens(id, ""), "");
+    }
+
+    #[test]
     fn nothing_typed_or_written_is_a_scope_token() {
         let s = Segmenter::new();
-        let scope = scope_tokens("/1/4/17/", Some(5), Some(9));
+        let mut scope = scope_tokens("/1/4/17/", Some(5), Some(9));
+        scope.extend(["r1b3域".to_string(), "r1r4b3域".to_string()]);
         for q in [
             "r1",
             "r1r4",
             "r1r4域",
+            "r1r4b3域",
             "s5域 d9域",
             "域",
             "r1域r1r4域",

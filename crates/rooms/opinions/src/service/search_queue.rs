@@ -12,7 +12,7 @@
 use super::binds::{bind_all, Bind};
 use super::read::{page_items, QueueFilter};
 use super::search::{self, Term};
-use super::{search_build, Opinions};
+use super::{search_build, search_pg, Opinions};
 use crate::model::Opinion;
 use yidu_db::{Backend, Row};
 use yidu_kernel::clock::now_ms;
@@ -48,16 +48,28 @@ pub(crate) async fn queue(
     // A token when the index may answer and the value has one; else the SQL condition.
     let token = |t: Option<String>| t.filter(|_| by_index).map(Term::Exact);
     let mut c = Conditions::default();
+    // PostgreSQL: the viewer's region token, and whether it is a term of the search.
+    let mut window: Option<(String, bool)> = None;
     match p.role {
         Role::Admin => {}
         // The office of the only top-level region sees everything, as the administrator
         // does: its token would be held by every item and only slow the match down.
         Role::Office | Role::Township
-            if yidu_registry::scope::is_only_root(&o.db, &p.scope_path).await? => {}
-        Role::Office | Role::Township => match token(search::region_token(&p.scope_path)) {
-            Some(t) => terms.push(t),
-            None => c.push("o.region_path LIKE $?", Bind::Text(p.scope_like())),
-        },
+            if yidu_registry::scope::is_only_root(&o.db, &p.scope_path).await? =>
+        {
+            window = search::region_token(&p.scope_path)
+                .filter(|_| by_index)
+                .map(|t| (t, false));
+        }
+        Role::Office | Role::Township => {
+            match search::region_token(&p.scope_path).filter(|_| by_index) {
+                Some(t) => {
+                    window = Some((t.clone(), true));
+                    terms.push(Term::Exact(t));
+                }
+                None => c.push("o.region_path LIKE $?", Bind::Text(p.scope_like())),
+            }
+        }
         Role::Station | Role::Deputy => {
             let (kind, col) = match p.role {
                 Role::Station => ('s', "o.station_id"),
@@ -122,13 +134,15 @@ pub(crate) async fn queue(
     all.extend(c.sql.iter().cloned());
     let body = format!(" FROM {} WHERE {}", source.from, all.join(" AND "));
     if backend == Backend::Postgres {
-        // A lone word (no scope term, nothing in SQL) may be one the statistics know.
-        let lone = match terms.as_slice() {
-            [Term::Exact(t)] if by_index => Some(t.as_str()),
-            _ => None,
-        };
+        // The statistics and the bucketed tokens describe the index only once it is in the
+        // current token format.
+        let indexed: &[Term] = if by_index { &terms } else { &[] };
+        let window = window.as_ref().map(|(region, in_terms)| search_pg::Window {
+            region,
+            in_terms: *in_terms,
+        });
         let (total, rows) =
-            super::search_pg::page(o, q, &c.sql, &c.binds, &source, &body, lone).await?;
+            search_pg::page(o, q, &c.sql, &c.binds, &source, &body, indexed, window).await?;
         return finish(o, p, q, total, &rows, now).await;
     }
     let cap = search::COUNT_CAP + 1;
