@@ -1,5 +1,6 @@
 //! Giving freed heap memory back to the system: the one place in the workspace with unsafe
-//! code (the workspace lint is `unsafe_code = "deny"`, allowed only on [`release_free`]).
+//! code (the workspace lint is `unsafe_code = "deny"`, allowed only on [`release_free`] and
+//! [`release_static`]).
 //!
 //! glibc's malloc returns memory to the system only from the top of a heap. A large
 //! temporary working set freed in the middle of the heap while longer-lived data sits
@@ -36,6 +37,62 @@ pub fn release_free() -> bool {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn release_free() -> bool {
     false
+}
+
+/// Drops the resident pages of data embedded in the binary that the process has read once
+/// and will (most likely) not read again, such as jieba's compressed dictionary (1.9 MB,
+/// read at start): the pages count in the idle RSS as long as they stay mapped. Only whole
+/// pages inside `bytes` are dropped, and only when they lie in a read-only mapping of a
+/// file; a later read faults them in again from the file, with the same bytes. True if
+/// anything was dropped.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn release_static(bytes: &'static [u8]) -> bool {
+    const PAGE: usize = 4096;
+    let start = (bytes.as_ptr() as usize).div_ceil(PAGE) * PAGE;
+    let end = (bytes.as_ptr() as usize + bytes.len()) / PAGE * PAGE;
+    if end <= start || !in_read_only_file_mapping(start, end) {
+        return false;
+    }
+    // SAFETY: [start, end) lies wholly inside a private, read-only mapping of a file
+    // (checked just above), so nothing in it was ever written: dropping the pages loses no
+    // data, and any later read (through `bytes` or any other reference) faults the same
+    // bytes in again from the file. madvise does not touch memory outside the range.
+    unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) == 0 }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn release_static(_bytes: &'static [u8]) -> bool {
+    false
+}
+
+/// Whether [start, end) lies inside one mapping of /proc/self/maps that is read-only,
+/// private and backed by a file (not anonymous memory, the heap or a stack, where dropping
+/// pages would zero them).
+#[cfg(target_os = "linux")]
+fn in_read_only_file_mapping(start: usize, end: usize) -> bool {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return false;
+    };
+    maps.lines().any(|line| {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            return false;
+        };
+        let path = fields.nth(3).unwrap_or("");
+        let Some((lo, hi)) = range.split_once('-') else {
+            return false;
+        };
+        let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+        else {
+            return false;
+        };
+        lo <= start
+            && end <= hi
+            && perms.starts_with("r-")
+            && perms.ends_with('p')
+            && path.starts_with('/')
+    })
 }
 
 /// Calls [`release_free`] every `every` on a blocking thread until `shutdown` turns true.
@@ -112,6 +169,49 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(i, b)| b.len() == BLOCK && b.iter().all(|&x| x == ((i * 16) as u8 | 1))));
+    }
+
+    /// Resident file-backed memory of this process in KiB.
+    fn rss_file_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("RssFile:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// 4 MiB of read-only data in the binary (not zero, so it is stored in the file and
+    /// mapped from it, not left to .bss).
+    static EMBEDDED: [u8; 4 << 20] = [0x5A; 4 << 20];
+
+    fn checksum(bytes: &[u8]) -> u64 {
+        bytes
+            .iter()
+            .map(|&b| u64::from(std::hint::black_box(b)))
+            .sum()
+    }
+
+    #[test]
+    fn embedded_data_read_once_gives_its_pages_back_and_reads_the_same_again() {
+        let expected = checksum(&EMBEDDED);
+        let before = rss_file_kib();
+        assert!(release_static(&EMBEDDED));
+        let after = rss_file_kib();
+        // All but the two partial pages at the ends; other tests touching code meanwhile
+        // can only add, so half of it is required.
+        assert!(
+            before.saturating_sub(after) >= 2 * 1024,
+            "RssFile {before} KiB -> {after} KiB"
+        );
+        assert_eq!(checksum(&EMBEDDED), expected, "read again from the file");
+    }
+
+    #[test]
+    fn memory_that_is_not_a_read_only_file_mapping_is_left_alone() {
+        let heap: &'static [u8] = Box::leak(vec![7u8; 1 << 20].into_boxed_slice());
+        assert!(!release_static(heap));
+        assert!(heap.iter().all(|&b| b == 7));
     }
 
     #[tokio::test]

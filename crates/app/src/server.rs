@@ -42,6 +42,9 @@ pub async fn serve_db(db: Db, config: Config, demo: bool) -> anyhow::Result<()> 
     // Events leave through the outbox: webhooks, SMS and e-mail, retried until delivered.
     let outbound = yidu_outbox::OutboundConfig::from_env();
     let opinions = crate::router::opinions(db.clone(), &config)?;
+    // The opinions room loaded jieba's dictionary from the compressed copy in the binary;
+    // nothing reads that copy again, so its pages need not stay resident.
+    crate::memory::release_static(yidu_text::segment::embedded_dictionary());
     let keys = opinions.keys.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dispatcher = yidu_outbox::spawn(

@@ -198,7 +198,8 @@ pub async fn members_for(
          WHERE m.item_kind = $1 AND m.item_id IN ({})",
         marks.join(", ")
     );
-    let mut q = sqlx::query(&sql).bind(kind);
+    // A statement per number of items: not cached per connection.
+    let mut q = sqlx::query(&sql).persistent(false).bind(kind);
     for id in item_ids {
         q = q.bind(*id);
     }

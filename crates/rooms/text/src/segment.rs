@@ -13,6 +13,14 @@ use crate::normalize::{is_han, is_punctuation, normalize};
 /// jieba's default dictionary, zstd-compressed by build.rs (about 2 MB instead of 5).
 static DICTIONARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/jieba-dict.zst"));
 
+/// The compressed dictionary embedded in the binary. It is read once per process, when the
+/// first segmenter loads it; a server may then give its pages back to the system (they
+/// stay resident otherwise, 1.9 MB of the binary's file-backed memory; see the app's
+/// `memory::release_static`).
+pub fn embedded_dictionary() -> &'static [u8] {
+    DICTIONARY
+}
+
 /// jieba with its default dictionary, streamed from [`DICTIONARY`]: `Jieba::new()` would
 /// keep the whole decompressed text in a static for the life of the process (8 MB of heap
 /// that nothing reads after loading).

@@ -137,7 +137,11 @@ pub async fn items(o: &Opinions, ids: &[i64]) -> AppResult<Vec<FeedItem>> {
             .join(",");
         let sql =
             format!("SELECT {FEED_COLUMNS} FROM opinions o WHERE o.id IN ({list}) ORDER BY o.id");
-        let rows = sqlx::query(&sql).fetch_all(o.db.pool()).await?;
+        // One-off text (the ids are in it): not cached per connection.
+        let rows = sqlx::query(&sql)
+            .persistent(false)
+            .fetch_all(o.db.pool())
+            .await?;
         out.extend(rows.iter().map(feed_item));
     }
     Ok(out)

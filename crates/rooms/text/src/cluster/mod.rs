@@ -14,7 +14,8 @@
 //! The clusterer is kept in memory for a whole district's window (hundreds of thousands of
 //! items), so it keeps only what placing the next item needs, in compact form: terms are
 //! 32-bit hashes, each cluster's centroid is a sorted array trimmed to its strongest
-//! `centroid_terms` terms, the inverted index stores 6 bytes per entry, and neither the
+//! `centroid_terms` terms, the inverted index stores an entry in 3-4 bytes (distance from the previous item
+//! as a varint, a 16-bit weight), and neither the
 //! items' vectors nor their words are kept. A summary (label and most central members)
 //! re-reads the members' texts: [`Clusterer::summary`] and [`SummaryBuilder`], which takes
 //! them one at a time so a caller can stream them.
@@ -61,13 +62,81 @@ impl Default for ClusterParams {
     }
 }
 
-/// One entry of the inverted index: an item and its weight on the term, in 1/65535ths
-/// (6 bytes instead of 8; 12 per item).
-#[derive(Debug, Clone, Copy)]
-#[repr(C, packed(2))]
-struct Posting {
+/// One term's entries of the inverted index, in insertion order (so ascending items): each
+/// entry is the item's distance from the previous entry's item as a LEB128 varint, then
+/// its weight on the term in 1/65535ths (two bytes), and the list ends with the last
+/// item's number (four bytes) so the next push knows the distance. The kept model of a
+/// district is mostly these lists (about 12 entries an item); long lists hold items a few
+/// numbers apart, so an entry takes 3-4 bytes where a fixed (u32, u16) took 6.
+#[derive(Debug, Clone, Default)]
+struct PostingList {
+    bytes: Vec<u8>,
+}
+
+impl PostingList {
+    /// Appends an entry; `item` is at least the last one pushed.
+    fn push(&mut self, item: u32, weight: u16) {
+        let last = match self.bytes.len().checked_sub(4) {
+            Some(at) => {
+                let last = u32::from_le_bytes(self.bytes[at..].try_into().expect("4 bytes"));
+                self.bytes.truncate(at);
+                last
+            }
+            None => 0,
+        };
+        debug_assert!(item >= last, "items are pushed in ascending order");
+        let mut delta = item - last;
+        while delta >= 0x80 {
+            self.bytes.push((delta as u8) | 0x80);
+            delta >>= 7;
+        }
+        self.bytes.push(delta as u8);
+        self.bytes.extend_from_slice(&weight.to_le_bytes());
+        self.bytes.extend_from_slice(&item.to_le_bytes());
+    }
+
+    /// The entries (item, weight) in insertion order.
+    fn iter(&self) -> PostingIter<'_> {
+        PostingIter {
+            bytes: &self.bytes[..self.bytes.len().saturating_sub(4)],
+            item: 0,
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+    }
+}
+
+struct PostingIter<'a> {
+    bytes: &'a [u8],
     item: u32,
-    weight: u16,
+}
+
+impl Iterator for PostingIter<'_> {
+    type Item = (u32, u16);
+
+    fn next(&mut self) -> Option<(u32, u16)> {
+        let mut delta = 0u32;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = self.bytes.split_first()?;
+            self.bytes = rest;
+            delta |= u32::from(b & 0x7F) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let (w, rest) = self.bytes.split_first_chunk::<2>()?;
+        self.bytes = rest;
+        self.item += delta;
+        Some((self.item, u16::from_le_bytes(*w)))
+    }
 }
 
 fn quantize(weight: f32) -> u16 {
@@ -160,7 +229,7 @@ pub struct Clusterer {
     params: ClusterParams,
     assignment: Vec<u32>,
     clusters: Vec<ClusterState>,
-    postings: TermMap<Vec<Posting>>,
+    postings: TermMap<PostingList>,
 }
 
 /// The result of a batch run: the cluster of each input, and the clusterer for summaries
@@ -295,12 +364,8 @@ impl Clusterer {
             .iter()
             .map(|c| c.centroid.len() * size_of::<(Term, f32)>())
             .sum();
-        let postings: usize = self
-            .postings
-            .values()
-            .map(|p| p.capacity() * size_of::<Posting>())
-            .sum();
-        let posting_slots = self.postings.capacity() * (size_of::<(Term, Vec<Posting>)>() + 1);
+        let postings: usize = self.postings.values().map(|p| p.capacity()).sum();
+        let posting_slots = self.postings.capacity() * (size_of::<(Term, PostingList)>() + 1);
         self.assignment.capacity() * size_of::<u32>()
             + self.clusters.capacity() * size_of::<ClusterState>()
             + centroids
@@ -359,8 +424,8 @@ impl Clusterer {
         let mut overlap: TermMap<f32> = TermMap::default();
         for (term, weight) in &probes {
             if let Some(posting) = self.postings.get(term) {
-                for p in posting {
-                    *overlap.entry(p.item).or_insert(0.0) += weight * dequantize(p.weight);
+                for (item, w) in posting.iter() {
+                    *overlap.entry(item).or_insert(0.0) += weight * dequantize(w);
                 }
             }
         }
@@ -395,10 +460,10 @@ impl Clusterer {
         };
         self.clusters[cluster as usize].absorb(&vector, self.params.centroid_terms);
         for (term, weight) in probes {
-            self.postings.entry(term).or_default().push(Posting {
-                item,
-                weight: quantize(weight),
-            });
+            self.postings
+                .entry(term)
+                .or_default()
+                .push(item, quantize(weight));
         }
         self.assignment.push(cluster);
         cluster
@@ -540,6 +605,45 @@ impl SummaryBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn posting_lists_give_back_what_was_pushed() {
+        let mut list = PostingList::default();
+        assert_eq!(list.iter().count(), 0);
+        // Distances of every varint length, a repeated item, both ends of the weights.
+        let items = [
+            0u32,
+            0,
+            1,
+            127,
+            128,
+            16_511,
+            16_512,
+            2_113_663,
+            300_000_000,
+            u32::MAX,
+        ];
+        let entries: Vec<(u32, u16)> = items
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (i, [0, u16::MAX, 1, 40_000][k % 4]))
+            .collect();
+        for &(i, w) in &entries {
+            list.push(i, w);
+        }
+        assert_eq!(list.iter().collect::<Vec<_>>(), entries);
+        // A long list of close items: 3 bytes an entry (6 with a fixed u32 and u16), plus
+        // the 4 bytes of the last item.
+        let mut dense = PostingList::default();
+        for i in 0..10_000u32 {
+            dense.push(i * 7, (i % 65_536) as u16);
+        }
+        assert_eq!(dense.bytes.len(), 3 * 10_000 + 4);
+        assert!(dense
+            .iter()
+            .enumerate()
+            .all(|(k, (i, w))| i == k as u32 * 7 && w == (k % 65_536) as u16));
+    }
 
     #[test]
     fn batch_run_is_the_same_on_any_threads_and_budget() {
