@@ -215,11 +215,14 @@ pub(crate) async fn rows_of(
         return Ok(HashMap::new());
     }
     let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    // Not kept in the connection's statement cache: the ids are in the text, so each call
+    // is a statement of its own (see `metoo::metoo_counts`).
     let rows = sqlx::query(&format!(
         "SELECT {} FROM opinions o WHERE o.id IN ({})",
         store::COLUMNS,
         list.join(", ")
     ))
+    .persistent(false)
     .fetch_all(o.db.pool())
     .await?;
     Ok(rows
