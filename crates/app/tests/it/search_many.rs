@@ -171,6 +171,15 @@ async fn a_word_the_statistics_call_common_is_paged_like_any_other() {
     check(&app, &town, "常见", common.clone()).await;
 }
 
+/// PostgreSQL: the next items get ids from `start + 1` on.
+async fn next_ids_after(app: &TestApp, start: i64) {
+    sqlx::query("SELECT setval(pg_get_serial_sequence('opinions', 'id'), $1)")
+        .bind(start)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn counted_among_the_newest_buckets_or_all_the_same() {
     let app = TestApp::spawn().await;
@@ -179,12 +188,7 @@ async fn counted_among_the_newest_buckets_or_all_the_same() {
     if pg {
         // Ids from just below the start of a bucket of the bucketed region tokens, so that
         // the copies span two buckets.
-        let start = (3_i64 << search::BUCKET_BITS) - 2_000;
-        sqlx::query("SELECT setval(pg_get_serial_sequence('opinions', 'id'), $1)")
-            .bind(start)
-            .execute(app.db.pool())
-            .await
-            .unwrap();
+        next_ids_after(&app, (3_i64 << search::BUCKET_BITS) - 2_000).await;
     }
     // Message 0 is in the demo's first township, message 7 in another one.
     let old = copies(&app, ids[0], 2_000, "常见问题").await;
@@ -210,12 +214,7 @@ async fn counted_among_the_newest_buckets_or_all_the_same() {
     // Newer than the statistics (read once, then kept for minutes), in the next bucket:
     // the newest bucket holds no "常见", so it is counted over all of the index after all.
     if pg {
-        let start = (4_i64 << search::BUCKET_BITS) - 100;
-        sqlx::query("SELECT setval(pg_get_serial_sequence('opinions', 'id'), $1)")
-            .bind(start)
-            .execute(app.db.pool())
-            .await
-            .unwrap();
+        next_ids_after(&app, (4_i64 << search::BUCKET_BITS) - 100).await;
     }
     let fresh = copies(&app, ids[0], 2_500, "少有问题").await;
     check(&app, &town, "常见", all(&[&old, &new])).await;
