@@ -18,7 +18,7 @@ cd "$root"
 cargo build -p yidu --bin yidu --locked
 
 data="$(mktemp -d)"
-port=$((20000 + RANDOM % 20000))
+port="$(bash "$root/tests/free-port.sh")"
 base="http://127.0.0.1:$port"
 # Fuzzed requests come from one address: lift the per-client limit so that refusals by the rate
 # limiter (a correct 429) do not hide the operations behind them.

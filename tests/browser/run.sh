@@ -18,7 +18,7 @@ cargo build -p yidu --bin yidu --locked
 cargo run -q -p yidu --example browser_fixture --locked -- "$here/work"
 
 data="$(mktemp -d)"
-port=$((20000 + RANDOM % 20000))
+port="$(bash "$root/tests/free-port.sh")"
 export YIDU_BASE_URL="http://127.0.0.1:$port"
 export YIDU_FIXTURES="$here/work"
 bash "$root/tests/plain-years.sh" >"$data/plain-years.toml"
