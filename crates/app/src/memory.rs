@@ -130,14 +130,19 @@ pub fn spawn_trimmer(
 mod tests {
     use super::*;
 
-    /// Resident set size of this process in KiB.
-    fn rss_kib() -> u64 {
+    /// A field of /proc/self/status in KiB ("VmRSS:", "RssFile:").
+    fn status_kib(field: &str) -> u64 {
         let status = std::fs::read_to_string("/proc/self/status").unwrap();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap()
+    }
+
+    /// Resident set size of this process in KiB.
+    fn rss_kib() -> u64 {
+        status_kib("VmRSS:")
     }
 
     #[test]
@@ -173,12 +178,7 @@ mod tests {
 
     /// Resident file-backed memory of this process in KiB.
     fn rss_file_kib() -> u64 {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("RssFile:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
+        status_kib("RssFile:")
     }
 
     /// 4 MiB of read-only data in the binary (not zero, so it is stored in the file and

@@ -156,12 +156,7 @@ async fn a_word_the_statistics_call_common_is_paged_like_any_other() {
     // The newest items hold "问题" but not "常见": the walk's window for "常见" finds none
     // of it there, and the search is counted after all.
     let newest = copies(&app, ids[7], 200, "少有问题").await;
-    if app.db.backend() == yidu_db::Backend::Postgres {
-        sqlx::query("ANALYZE opinion_search")
-            .execute(app.db.pool())
-            .await
-            .unwrap();
-    }
+    analyze(&app).await;
     let office = app.token("office").await;
     let town = app.token("town1").await;
     let every: Vec<i64> = common.iter().chain(&newest).copied().collect();
@@ -169,6 +164,16 @@ async fn a_word_the_statistics_call_common_is_paged_like_any_other() {
     check(&app, &office, "问题", every).await;
     check(&app, &office, "少有", newest.clone()).await;
     check(&app, &town, "常见", common.clone()).await;
+}
+
+/// PostgreSQL: statistics of the index table now, as autovacuum would take them later.
+async fn analyze(app: &TestApp) {
+    if app.db.backend() == yidu_db::Backend::Postgres {
+        sqlx::query("ANALYZE opinion_search")
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+    }
 }
 
 /// PostgreSQL: the next items get ids from `start + 1` on.
@@ -194,12 +199,7 @@ async fn counted_among_the_newest_buckets_or_all_the_same() {
     let old = copies(&app, ids[0], 2_000, "常见问题").await;
     let new = copies(&app, ids[0], 1_200, "问题常见").await;
     let other = copies(&app, ids[7], 1_200, "常见问题").await;
-    if pg {
-        sqlx::query("ANALYZE opinion_search")
-            .execute(app.db.pool())
-            .await
-            .unwrap();
-    }
+    analyze(&app).await;
     let office = app.token("office").await;
     let town = app.token("town1").await;
     let all =
