@@ -6,7 +6,9 @@
 //! `cargo run --release -p yidu --example bench_intake`
 //! Environment: `YIDU_BENCH_SECONDS` (per run, default 5), `YIDU_BENCH_CLIENTS`
 //! (default `1,8,64`), `YIDU_BENCH_POSTGRES` (server URL, default
-//! `postgres://postgres@127.0.0.1:5432/postgres`; `off` skips PostgreSQL).
+//! `postgres://postgres@127.0.0.1:5432/postgres`; `off` skips PostgreSQL),
+//! `YIDU_BENCH_RAW` (`off` skips the raw baseline, for quicker A/B runs of the server),
+//! `YIDU_BENCH_LOG` (a log filter such as `warn`: the server's log on standard error).
 //!
 //! Per client count N: N tasks post submissions back to back for the run's duration
 //! (after a one-second warm-up) and record each acknowledged request's latency. The raw
@@ -297,6 +299,60 @@ fn sqlite_writer_io() -> Option<WriterIo> {
     Some(sum)
 }
 
+/// Per thread of this process, by thread id: whether it is a SQLite connection thread,
+/// its CPU ticks (1/100 s) and its voluntary context switches (waits: for the next
+/// statement, a lock or the disk).
+fn thread_stats() -> std::collections::HashMap<String, (bool, u64, u64)> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+        let waits = status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|r| r.1.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+        if let (Some(u), Some(s), Some(w)) = (ticks(11), ticks(12), waits) {
+            let sqlite = status.starts_with("Name:\tsqlx-sqlite");
+            out.insert(
+                task.file_name().to_string_lossy().into_owned(),
+                (sqlite, u + s, w),
+            );
+        }
+    }
+    out
+}
+
+/// Between two [`thread_stats`] readings: the busiest SQLite thread's CPU milliseconds
+/// and waits (the writer's, under intake load), and all threads' waits together.
+fn thread_deltas(
+    before: &std::collections::HashMap<String, (bool, u64, u64)>,
+    after: &std::collections::HashMap<String, (bool, u64, u64)>,
+) -> (Option<(f64, u64)>, u64) {
+    let deltas: Vec<(bool, u64, u64)> = after
+        .iter()
+        .map(|(tid, (sqlite, cpu, waits))| {
+            let (_, c0, w0) = before.get(tid).copied().unwrap_or((false, 0, 0));
+            (*sqlite, cpu.saturating_sub(c0), waits.saturating_sub(w0))
+        })
+        .collect();
+    let writer = deltas
+        .iter()
+        .filter(|d| d.0)
+        .map(|d| (d.1, d.2))
+        .max()
+        .map(|(ticks, waits)| (ticks as f64 * 10.0, waits));
+    (writer, deltas.iter().map(|d| d.2).sum())
+}
+
 /// N tasks writing prepared submissions, one committed transaction each, for `run`.
 async fn raw_run(
     o: &Opinions,
@@ -436,7 +492,7 @@ async fn bench(
     let seq = Arc::new(AtomicU64::new(0));
     let mut rows = Vec::new();
     for &n in clients {
-        let raw = if raw_baseline {
+        let raw = if raw_baseline && env_or("YIDU_BENCH_RAW", "on") != "off" {
             let prepared = prepare(&o, &reg, &seq, 8_000).await?;
             Some(raw_run(&o, prepared, n, run).await?)
         } else {
@@ -444,6 +500,7 @@ async fn bench(
         };
         let before = db.write_stats();
         let io_before = sqlite_writer_io();
+        let threads_before = thread_stats();
         let http = http_run(&base, &reg, n, Duration::from_secs(1), run, &seq).await?;
         let after = db.write_stats();
         // Submissions per COMMIT: a batch of submissions is one job of the group commit.
@@ -458,6 +515,20 @@ async fn bench(
             );
         }
         let batches = after.batches - before.batches;
+        let (writer_thread, all_waits) = thread_deltas(&threads_before, &thread_stats());
+        println!(
+            "  context switches (waits) of all threads per acknowledgement: {:.1}",
+            all_waits as f64
+                / (http.ok as f64 * (run.as_secs_f64() + 1.0) / run.as_secs_f64()).max(1.0)
+        );
+        if let Some((ms, waits)) = writer_thread {
+            println!(
+                "  busiest SQLite thread (the writer): {:.2} ms CPU and {:.1} waits per commit, {:.2} cores",
+                ms / commits,
+                waits as f64 / commits,
+                ms / 1000.0 / (run.as_secs_f64() + 1.0),
+            );
+        }
         if let (Some(a), Some(b)) = (io_before, sqlite_writer_io()) {
             println!(
                 "  SQLite connection threads: {:.0} KB in {:.0} write calls per commit, {:.1} KB per submission",
@@ -584,6 +655,14 @@ fn env_or(name: &str, default: &str) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The server's log, when asked for: a refused submission prints only its answer.
+    if let Ok(f) = std::env::var("YIDU_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(f))
+            .with_thread_ids(true)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let run = Duration::from_secs(env_or("YIDU_BENCH_SECONDS", "5").parse()?);
     let clients: Vec<usize> = env_or("YIDU_BENCH_CLIENTS", "1,8,64")
         .split(',')

@@ -19,6 +19,8 @@ pub struct Config {
     pub sqlite_synchronous: String,
     /// SQLite page cache per connection, in KiB.
     pub sqlite_cache_kb: u32,
+    /// The SQLite writer connection's page cache, in KiB (given back when idle).
+    pub sqlite_writer_cache_kb: u32,
     /// Group commit on SQLite: jobs per transaction and how long to wait for more.
     pub group_commit: yidu_db::GroupCommit,
     pub accounts: yidu_accounts::AccountsConfig,
@@ -60,6 +62,7 @@ pub struct FileConfig {
     pub max_connections: Option<u32>,
     pub sqlite_synchronous: Option<String>,
     pub sqlite_cache_kb: Option<u32>,
+    pub sqlite_writer_cache_kb: Option<u32>,
     pub lockout_failures: Option<i64>,
     pub lockout_minutes: Option<i64>,
     pub session_idle_minutes: Option<i64>,
@@ -291,6 +294,9 @@ impl Config {
             sqlite_cache_kb: env_parse("YIDU_SQLITE_CACHE_KB")?
                 .or(file.sqlite_cache_kb)
                 .unwrap_or(yidu_db::DbOptions::default().sqlite_cache_kb),
+            sqlite_writer_cache_kb: env_parse("YIDU_SQLITE_WRITER_CACHE_KB")?
+                .or(file.sqlite_writer_cache_kb)
+                .unwrap_or(yidu_db::DbOptions::default().sqlite_writer_cache_kb),
             group_commit: {
                 let d = yidu_db::GroupCommit::default();
                 yidu_db::GroupCommit {
@@ -304,6 +310,7 @@ impl Config {
                     batch_requests: env_parse("YIDU_WRITE_BATCH_REQUESTS")?
                         .or(file.write_batch_requests)
                         .unwrap_or(d.batch_requests),
+                    ..d
                 }
             },
             accounts,
@@ -339,6 +346,7 @@ impl Config {
             max_connections: self.max_connections,
             sqlite_synchronous: self.sqlite_synchronous.clone(),
             sqlite_cache_kb: self.sqlite_cache_kb,
+            sqlite_writer_cache_kb: self.sqlite_writer_cache_kb,
             group_commit: self.group_commit,
         }
     }

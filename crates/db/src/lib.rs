@@ -47,6 +47,16 @@ impl Backend {
     }
 }
 
+/// How SQLite write transactions start: with the write lock taken at once. A deferred
+/// transaction whose first statement reads takes a snapshot, and if any other connection
+/// writes before its first write (the background workers still do, through the reader
+/// pool), that first write fails with SQLITE_BUSY_SNAPSHOT at once, without waiting, and
+/// took every job of the group commit with it. IMMEDIATE waits its turn instead.
+pub(crate) const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+
+/// WAL pages after which the SQLite writer's COMMIT checkpoints (see `connect_with`).
+pub const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 #[derive(Debug, Clone)]
 pub struct DbOptions {
     /// Connections for reads (SQLite) or for everything (PostgreSQL).
@@ -60,6 +70,12 @@ pub struct DbOptions {
     /// with 100,000 items held 14 MB less after the same pages (bench/memory/README.md,
     /// later on 2026-12-07).
     pub sqlite_cache_kb: u32,
+    /// The SQLite writer connection's page cache, in KiB. A commit of intake dirties
+    /// ~850 pages (3.4 MB); with the readers' small cache SQLite spilled dirty pages into
+    /// the WAL in the middle of the transaction and read pages back that it had just
+    /// evicted. The writer gives back what it holds when it has been idle a while
+    /// (`PRAGMA shrink_memory`, see [`write`]), so the idle server does not keep it.
+    pub sqlite_writer_cache_kb: u32,
     /// How [`Db::write`] batches jobs on SQLite.
     pub group_commit: GroupCommit,
 }
@@ -70,6 +86,7 @@ impl Default for DbOptions {
             max_connections: 8,
             sqlite_synchronous: "FULL".into(),
             sqlite_cache_kb: 512,
+            sqlite_writer_cache_kb: 16 * 1024,
             group_commit: GroupCommit::default(),
         }
     }
@@ -175,8 +192,9 @@ impl Db {
                     format!("PRAGMA synchronous = {sync}"),
                     format!("PRAGMA cache_size = -{}", opts.sqlite_cache_kb.max(64)),
                 ];
-                let make = |max: u32| {
-                    let pragmas = pragmas.clone();
+                let make = |max: u32, extra: &[String]| {
+                    let mut pragmas = pragmas.clone();
+                    pragmas.extend_from_slice(extra);
                     sqlx::pool::PoolOptions::<Any>::new()
                         .max_connections(max)
                         .min_connections(1)
@@ -185,6 +203,11 @@ impl Db {
                         // minutes).
                         .idle_timeout(Duration::from_secs(60))
                         .acquire_timeout(Duration::from_secs(30))
+                        // sqlx pings a connection before lending it (and again when it
+                        // comes back: that one cannot be turned off). For a connection
+                        // in this process that is a round trip to its thread for nothing:
+                        // two context switches on every read of every request.
+                        .test_before_acquire(false)
                         .after_connect(move |conn, _meta| {
                             let pragmas = pragmas.clone();
                             Box::pin(async move {
@@ -196,8 +219,21 @@ impl Db {
                         })
                 };
                 // The writer is created first so that WAL mode is set before readers open.
-                let write = make(1).connect(&url).await?;
-                let read = make(opts.max_connections.max(2)).connect(&url).await?;
+                let writer_pragmas = [
+                    format!(
+                        "PRAGMA cache_size = -{}",
+                        opts.sqlite_writer_cache_kb.max(64)
+                    ),
+                    // A checkpoint runs in the COMMIT that takes the WAL past this many
+                    // pages. At SQLite's 1,000 nearly every commit of an intake batch
+                    // (~850 pages) ran one; at 10,000 one in about twelve does, and it
+                    // copies each page once however often the commits between rewrote
+                    // it: COMMIT 4.0 -> 2.6 ms (opinions README, "Eighth run"). The WAL
+                    // file then stays at about 40 MB.
+                    format!("PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}"),
+                ];
+                let write = make(1, &writer_pragmas).connect(&url).await?;
+                let read = make(opts.max_connections.max(2), &[]).connect(&url).await?;
                 let counters = Arc::new(write::Counters::default());
                 Ok(Db {
                     backend,
@@ -245,7 +281,10 @@ impl Db {
 
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        self.write.begin().await
+        match self.backend {
+            Backend::Sqlite => self.write.begin_with(SQLITE_BEGIN).await,
+            Backend::Postgres => self.write.begin().await,
+        }
     }
 
     /// Runs `job` in a write transaction and answers once its writes are durable.

@@ -49,6 +49,10 @@ pub struct GroupCommit {
     /// multi-row statements (both engines; see [`crate::batch`]). Off, each request is
     /// its own job, as [`crate::Db::write`] runs it.
     pub batch_requests: bool,
+    /// After this long without a job the SQLite writer gives back its page cache
+    /// (`PRAGMA shrink_memory`): it is large for intake batches, and an idle server
+    /// should not hold it.
+    pub idle_shrink_after: Duration,
 }
 
 impl Default for GroupCommit {
@@ -57,6 +61,7 @@ impl Default for GroupCommit {
             max_batch: 256,
             max_wait: Duration::ZERO,
             batch_requests: true,
+            idle_shrink_after: Duration::from_secs(5),
         }
     }
 }
@@ -75,6 +80,8 @@ pub struct WriteStats {
     /// goes, printed by the intake benchmark.
     pub run_micros: u64,
     pub commit_micros: u64,
+    /// Times the idle writer returned its page cache (`PRAGMA shrink_memory`).
+    pub shrinks: u64,
 }
 
 #[derive(Default)]
@@ -85,6 +92,7 @@ pub(crate) struct Counters {
     batched_requests: AtomicU64,
     run_micros: AtomicU64,
     commit_micros: AtomicU64,
+    shrinks: AtomicU64,
 }
 
 impl Counters {
@@ -110,6 +118,7 @@ impl Counters {
             batched_requests: self.batched_requests.load(Ordering::Relaxed),
             run_micros: self.run_micros.load(Ordering::Relaxed),
             commit_micros: self.commit_micros.load(Ordering::Relaxed),
+            shrinks: self.shrinks.load(Ordering::Relaxed),
         }
     }
 }
@@ -215,15 +224,36 @@ impl Writer {
     }
 }
 
+/// The next job; after `idle` without one, the writer connection first gives back its
+/// page cache (large, for intake batches: see `DbOptions`) so that an idle server holds
+/// little, then waits as long as it takes. `None` once the queue is closed.
+async fn next_job(
+    pool: &sqlx::AnyPool,
+    queue: &mut mpsc::UnboundedReceiver<Box<dyn Work>>,
+    counters: &Counters,
+    idle: Duration,
+) -> Option<Box<dyn Work>> {
+    if let Ok(job) = tokio::time::timeout(idle, queue.recv()).await {
+        return job;
+    }
+    match sqlx::query("PRAGMA shrink_memory").execute(pool).await {
+        Ok(_) => {
+            counters.shrinks.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => tracing::warn!(error = %e, "group commit: shrink_memory failed"),
+    }
+    queue.recv().await
+}
+
 async fn run(
     pool: sqlx::AnyPool,
     mut queue: mpsc::UnboundedReceiver<Box<dyn Work>>,
     opts: GroupCommit,
     counters: Arc<Counters>,
 ) {
-    while let Some(first) = queue.recv().await {
+    while let Some(first) = next_job(&pool, &mut queue, &counters, opts.idle_shrink_after).await {
         let began = std::time::Instant::now();
-        let mut tx = match pool.begin().await {
+        let mut tx = match pool.begin_with(crate::SQLITE_BEGIN).await {
             Ok(tx) => tx,
             Err(e) => {
                 tracing::error!(error = %e, "group commit: cannot start a transaction");

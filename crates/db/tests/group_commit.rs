@@ -247,3 +247,74 @@ async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     }
     out
 }
+
+/// The SQLite writer gives back its page cache once it has been idle a while, once per
+/// idle spell, and writes on afterwards as before.
+#[tokio::test]
+async fn the_idle_writer_gives_back_its_cache_once_and_writes_on() {
+    let (url, _guard) = testing::fresh_database_url().await.unwrap();
+    let opts = yidu_db::DbOptions {
+        group_commit: yidu_db::GroupCommit {
+            idle_shrink_after: Duration::from_millis(150),
+            ..yidu_db::GroupCommit::default()
+        },
+        ..yidu_db::DbOptions::default()
+    };
+    let db = Db::connect_with(&url, &opts).await.unwrap();
+    if db.backend() != yidu_db::Backend::Sqlite {
+        return; // PostgreSQL has no writer task: each job is its own transaction.
+    }
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("CREATE TABLE gc_item (id BIGINT PRIMARY KEY, note TEXT NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let write =
+        |id: i64| db.write(move |tx| Box::pin(async move { insert(tx, "gc_item", id).await }));
+    write(1).await.unwrap();
+    assert_eq!(db.write_stats().shrinks, 0, "busy: nothing given back yet");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        db.write_stats().shrinks,
+        1,
+        "idle: given back once, not every 150 ms"
+    );
+    write(2).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(db.write_stats().shrinks, 2, "idle again after the next job");
+    assert_eq!(ids(&db, "gc_item").await, vec![1, 2]);
+}
+
+/// A job that reads before it writes, while another connection writes meanwhile (the
+/// background workers still write through the reader pool): the writer's transaction
+/// holds the write lock from its start, so the other write waits its turn and both go
+/// through. A deferred transaction failed here with SQLITE_BUSY_SNAPSHOT, and took
+/// every job of its group commit with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_reads_first_is_not_undone_by_a_write_elsewhere() {
+    let (db, _guard) = setup().await;
+    if db.backend() != yidu_db::Backend::Sqlite {
+        return; // PostgreSQL has no writer task: each job is its own transaction.
+    }
+    let job = db.write(|tx| {
+        Box::pin(async move {
+            sqlx::query("SELECT COUNT(*) FROM gc_item")
+                .fetch_one(&mut **tx)
+                .await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            insert(tx, "gc_item", 1).await
+        })
+    });
+    let elsewhere = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sqlx::query("INSERT INTO gc_parent (id) VALUES (7)")
+            .execute(db.pool())
+            .await
+    };
+    let (job, elsewhere) = tokio::join!(job, elsewhere);
+    job.unwrap();
+    elsewhere.unwrap();
+    assert_eq!(ids(&db, "gc_item").await, vec![1]);
+    assert_eq!(ids(&db, "gc_parent").await, vec![7]);
+}

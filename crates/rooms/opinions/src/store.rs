@@ -178,49 +178,98 @@ pub async fn by_tracking_no(db: &Db, no: &str) -> Result<Option<OpinionRow>, sql
         .map(from_row))
 }
 
-/// What a citizen's submission is checked against before it is prepared.
-pub struct IntakeChecks<'a> {
+/// What a citizen's submission is checked against when it is written.
+pub struct IntakeCheck<'a> {
+    pub idempotency_key: Option<&'a str>,
     pub category_id: Option<i64>,
     pub client_index: &'a str,
-    pub client_since: i64,
-    pub client_cap: i64,
+    /// Empty when the submission has no phone number: nothing is counted.
     pub phone_index: &'a str,
-    pub phone_since: i64,
-    /// 0 when the submission has no phone number: nothing is counted.
-    pub phone_cap: i64,
+    pub now: i64,
 }
 
-pub struct IntakeCounts {
+/// What the database holds for one [`IntakeCheck`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntakeFound {
+    /// A submission with this idempotency key is already stored.
+    pub key_stored: bool,
     /// No category chosen, or an active one.
     pub category_ok: bool,
-    /// Items from this client since `client_since`, counted up to its cap.
+    /// Items from this client in the hour before `now`, counted up to `client_cap`.
     pub client_count: i64,
-    /// Items with this phone number since `phone_since`, counted up to its cap.
+    /// Items with this phone number in the day before `now`, counted up to `phone_cap`.
     pub phone_count: i64,
 }
 
-/// The category check and both rate-limit counts of a submission in one statement.
-pub async fn intake_checks(db: &Db, c: IntakeChecks<'_>) -> Result<IntakeCounts, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT
-           (SELECT COUNT(*) FROM (SELECT 1 FROM opinions WHERE client_index = $1 AND created_at >= $2 LIMIT $3) by_client),
-           (SELECT COUNT(*) FROM (SELECT 1 FROM opinions WHERE phone_index = $4 AND created_at >= $5 LIMIT $6) by_phone),
-           (SELECT COUNT(*) FROM categories WHERE id = $7 AND retired = 0)",
-    )
-    .bind(c.client_index)
-    .bind(c.client_since)
-    .bind(c.client_cap.max(0))
-    .bind(c.phone_index)
-    .bind(c.phone_since)
-    .bind(c.phone_cap.max(0))
-    .bind(c.category_id.unwrap_or(-1))
-    .fetch_one(db.pool())
-    .await?;
-    Ok(IntakeCounts {
-        category_ok: c.category_id.is_none() || row.get::<i64, _>(2) > 0,
-        client_count: row.get(0),
-        phone_count: row.get(1),
-    })
+/// The idempotency key, the category and both rate-limit counts of every submission of
+/// a batch, in one statement on the writer's connection: inside the transaction that
+/// stores them, so that submissions written concurrently cannot all pass a limit (the
+/// caller adds those of the same batch), and without a read per request on a reader
+/// thread. The counts stop at their caps: a client past its limit costs no more.
+pub async fn intake_checks(
+    conn: &mut AnyConnection,
+    scope: &str,
+    checks: &[IntakeCheck<'_>],
+    client_cap: i64,
+    phone_cap: i64,
+) -> Result<Vec<IntakeFound>, sqlx::Error> {
+    if checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = (0..checks.len())
+        .map(|i| {
+            let b = i * 6;
+            format!(
+                "({i}, CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT))",
+                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The caps and the scope are numbers and a constant of this program, not input.
+    let sql = format!(
+        "WITH v (i, k, cat, ci, cs, pi, ps) AS (VALUES {rows})
+         SELECT v.i,
+           CAST(CASE WHEN EXISTS (SELECT 1 FROM idempotency_keys WHERE scope = '{scope}' AND idem_key = v.k) THEN 1 ELSE 0 END AS BIGINT),
+           CAST(CASE WHEN v.cat IS NULL THEN 1 ELSE (SELECT COUNT(*) FROM categories WHERE id = v.cat AND retired = 0) END AS BIGINT),
+           CAST((SELECT COUNT(*) FROM (SELECT 1 FROM opinions WHERE client_index = v.ci AND created_at >= v.cs LIMIT {client_cap}) by_client) AS BIGINT),
+           CAST(CASE WHEN v.pi = '' THEN 0 ELSE
+             (SELECT COUNT(*) FROM (SELECT 1 FROM opinions WHERE phone_index = v.pi AND created_at >= v.ps LIMIT {phone_cap}) by_phone) END AS BIGINT)
+         FROM v ORDER BY v.i",
+        client_cap = client_cap.max(0),
+        phone_cap = phone_cap.max(0),
+        scope = scope.replace('\'', "''"),
+    );
+    let sql = yidu_db::positional(conn, sql);
+    let mut q = sqlx::query(&sql).persistent(false);
+    for c in checks {
+        q = q
+            .bind(c.idempotency_key.map(str::to_string))
+            .bind(c.category_id)
+            .bind(c.client_index.to_string())
+            .bind(c.now - 3_600_000)
+            .bind(c.phone_index.to_string())
+            .bind(c.now - 86_400_000);
+    }
+    let found: Vec<IntakeFound> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| IntakeFound {
+            key_stored: r.get::<i64, _>(1) > 0,
+            category_ok: r.get::<i64, _>(2) > 0,
+            client_count: r.get(3),
+            phone_count: r.get(4),
+        })
+        .collect();
+    if found.len() != checks.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "intake checks: {} rows for {} submissions",
+            found.len(),
+            checks.len()
+        )));
+    }
+    Ok(found)
 }
 
 pub async fn insert_file(

@@ -13,6 +13,7 @@ use yidu_opinions::model::MoveInput;
 use yidu_opinions::service::{categories, moves, read};
 
 mod after_reply;
+mod limits;
 mod tracking_clash;
 
 const PHONE: &str = "13912345678";

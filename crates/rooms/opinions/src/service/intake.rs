@@ -4,19 +4,19 @@
 //! submission, which remains the path of a submission written alone (after a batch
 //! failed) and of the benchmark's baseline.
 //!
-//! Per batch: the idempotency records (`ON CONFLICT DO NOTHING RETURNING`: a key that is
-//! already taken, by an earlier batch, another instance or an earlier submission of this
-//! batch, stores nothing and is answered with the first receipt once the batch is
-//! committed), the items, their search tokens, first events, cockpit counters, photos,
+//! Per batch: one read of what refuses a submission (a key already stored, an unknown
+//! category, a rate limit: `refusals`), the idempotency records (`ON CONFLICT DO NOTHING
+//! RETURNING`: a key that is already taken, by an earlier batch, another instance or an
+//! earlier submission of this batch, stores nothing and is answered with the first
+//! receipt once the batch is committed), the items, their search tokens, first events, cockpit counters, photos,
 //! notices, outbox events and audit records: about a dozen statements for the batch
 //! instead of about fifteen for every submission.
 
-use super::submit::{write_rows, Prepared, Refusal, IDEMPOTENCY_SCOPE};
+use super::submit::{key_taken, refusals, write_rows, Prepared, Refusal, IDEMPOTENCY_SCOPE};
 use super::{event_id, Opinions};
 use std::collections::{HashMap, HashSet};
 use yidu_audit::{Actor, Entry};
 use yidu_db::{AnyConnection, Batch, BoxFuture, Row, Tx};
-use yidu_kernel::AppError;
 
 /// The batch kind of citizen submissions.
 pub(crate) struct Intake;
@@ -71,13 +71,6 @@ fn marks(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-fn key_taken() -> Refusal {
-    Refusal::KeyTaken(AppError::conflict(
-        "该提交已在处理（幂等键重复）",
-        "this submission is already being stored (same idempotency key)",
-    ))
-}
-
 async fn write_many(
     conn: &mut AnyConnection,
     items: &[Queued],
@@ -88,19 +81,30 @@ async fn write_many(
     let o = &first.o;
     let mut outs: Vec<Option<Result<i64, Refusal>>> = (0..items.len()).map(|_| None).collect();
 
-    // Idempotency records first: a submission whose key is taken writes nothing else.
+    // A key twice in the batch: the later submission is a resend of the earlier one.
     let mut seen = HashSet::new();
+    for (i, q) in items.iter().enumerate() {
+        if let Some(k) = q.p.idempotency_key.as_deref() {
+            if !seen.insert(k) {
+                outs[i] = Some(Err(key_taken()));
+            }
+        }
+    }
+    // Keys already stored, categories and rate limits: one statement for the batch.
+    let pending: Vec<usize> = (0..items.len()).filter(|i| outs[*i].is_none()).collect();
+    let ps: Vec<&Prepared> = pending.iter().map(|i| &items[*i].p).collect();
+    for (i, refused) in pending.iter().zip(refusals(&mut *conn, o, &ps).await?) {
+        if let Some(r) = refused {
+            outs[*i] = Some(Err(r));
+        }
+    }
+    // Then the idempotency records: a key taken meanwhile (by another instance, on
+    // PostgreSQL) stores nothing else.
     let keyed: Vec<(usize, &str)> = items
         .iter()
         .enumerate()
+        .filter(|(i, _)| outs[*i].is_none())
         .filter_map(|(i, q)| q.p.idempotency_key.as_deref().map(|k| (i, k)))
-        .filter(|(i, k)| {
-            let fresh = seen.insert(*k);
-            if !fresh {
-                outs[*i] = Some(Err(key_taken()));
-            }
-            fresh
-        })
         .collect();
     if !keyed.is_empty() {
         let sql = format!(

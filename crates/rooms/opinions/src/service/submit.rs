@@ -10,6 +10,7 @@ use crate::model::{Channel, Receipt, Status, Submission, Upload};
 use crate::store::{self, Event, NewOpinion, Notice};
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use yidu_audit::{Actor, Entry};
 use yidu_db::AnyConnection;
 use yidu_kernel::{clock::now_ms, AppError, AppResult, FieldError};
@@ -33,38 +34,65 @@ pub fn query_hash(tracking_no: &str, code: &str) -> String {
     )))
 }
 
-/// The category (it must exist and be active) and the rate limits, in one read: every
-/// submission asks, and each separate read is a round trip to a database thread.
-async fn check_category_and_limits(
+/// What refuses each of a batch of prepared submissions, in their order, read in one
+/// statement inside the transaction that writes them: a stored idempotency key (answered
+/// with the first receipt, whatever else has changed since), an unknown or retired
+/// category, or a rate limit, which counts the stored items and the submissions of this
+/// batch before it that are not refused.
+pub(crate) async fn refusals(
+    conn: &mut AnyConnection,
     o: &Opinions,
-    category_id: Option<i64>,
-    client_index: &str,
-    phone_index: &str,
-    now: i64,
-) -> AppResult<()> {
-    let (per_client, per_phone) = (o.config.per_client_per_hour, o.config.per_phone_per_day);
-    let checks = store::intake_checks(
-        &o.db,
-        store::IntakeChecks {
-            category_id,
-            client_index,
-            client_since: now - 3_600_000,
-            client_cap: per_client,
-            phone_index,
-            phone_since: now - 86_400_000,
-            phone_cap: if phone_index.is_empty() { 0 } else { per_phone },
-        },
-    )
-    .await?;
-    if !checks.category_ok {
-        return Err(unknown_category());
-    }
-    if checks.client_count >= per_client
-        || (!phone_index.is_empty() && checks.phone_count >= per_phone)
-    {
-        return Err(AppError::RateLimited);
-    }
-    Ok(())
+    ps: &[&Prepared],
+) -> Result<Vec<Option<Refusal>>, sqlx::Error> {
+    let (client_cap, phone_cap) = (o.config.per_client_per_hour, o.config.per_phone_per_day);
+    let checks: Vec<store::IntakeCheck> = ps
+        .iter()
+        .map(|p| store::IntakeCheck {
+            idempotency_key: p.idempotency_key.as_deref(),
+            category_id: p.clean.category_id,
+            client_index: &p.client_index,
+            phone_index: &p.phone_index,
+            now: p.now,
+        })
+        .collect();
+    let found =
+        store::intake_checks(conn, IDEMPOTENCY_SCOPE, &checks, client_cap, phone_cap).await?;
+    let mut by_client: HashMap<&str, i64> = HashMap::new();
+    let mut by_phone: HashMap<&str, i64> = HashMap::new();
+    Ok(ps
+        .iter()
+        .zip(found)
+        .map(|(p, f)| {
+            if f.key_stored {
+                return Some(key_taken());
+            }
+            if !f.category_ok {
+                return Some(Refusal::App(unknown_category()));
+            }
+            let client = by_client.entry(&p.client_index).or_default();
+            let phone =
+                (!p.phone_index.is_empty()).then(|| by_phone.entry(&p.phone_index).or_default());
+            let phone_full = phone
+                .as_ref()
+                .is_some_and(|n| f.phone_count + **n >= phone_cap);
+            if f.client_count + *client >= client_cap || phone_full {
+                return Some(Refusal::App(AppError::RateLimited));
+            }
+            *client += 1;
+            if let Some(n) = phone {
+                *n += 1;
+            }
+            None
+        })
+        .collect())
+}
+
+/// The refusal of a submission whose idempotency key is already taken.
+pub(crate) fn key_taken() -> Refusal {
+    Refusal::KeyTaken(AppError::conflict(
+        "该提交已在处理（幂等键重复）",
+        "this submission is already being stored (same idempotency key)",
+    ))
 }
 
 fn unknown_category() -> AppError {
@@ -166,13 +194,25 @@ pub async fn submit(
     client: &str,
     idempotency_key: Option<&str>,
 ) -> AppResult<Receipt> {
-    if let Some(k) = checked_key(idempotency_key)? {
-        if let Some(stored) = store::idempotent_response(&o.db, IDEMPOTENCY_SCOPE, k).await? {
-            return serde_json::from_str(&stored).map_err(AppError::internal);
-        }
-    }
+    // No read before the write: a resend is recognised by its key where the submission is
+    // written (`refusals`, in the same statement as the other checks), and answered with
+    // the first receipt from there. Only when the submission fails before it gets there
+    // (say its deputy code was retired since the first send) is the key looked up here.
     for _ in 0..TRACKING_ATTEMPTS {
-        let prepared = prepare(o, channel.clone(), input, photos, client, idempotency_key).await?;
+        let prepared =
+            match prepare(o, channel.clone(), input, photos, client, idempotency_key).await {
+                Ok(p) => p,
+                Err(e) => {
+                    if let Some(k) = checked_key(idempotency_key)? {
+                        if let Some(stored) =
+                            store::idempotent_response(&o.db, IDEMPOTENCY_SCOPE, k).await?
+                        {
+                            return serde_json::from_str(&stored).map_err(AppError::internal);
+                        }
+                    }
+                    return Err(e);
+                }
+            };
         let receipt = prepared.receipt.clone();
         let key = prepared.idempotency_key.clone();
         // Group commit: the rows go into a transaction shared with concurrent submissions,
@@ -209,8 +249,9 @@ pub async fn submit(
 /// in a row means something other than chance.
 const TRACKING_ATTEMPTS: usize = 3;
 
-/// Everything before the write: validation, photo checks, routing, rate limits, sealing
-/// personal data and tokenizing for search.
+/// Everything before the write: validation, photo checks, routing, sealing personal data
+/// and tokenizing for search. The category, the rate limits and the idempotency key are
+/// checked where the submission is written ([`refusals`]).
 pub async fn prepare(
     o: &Opinions,
     channel: Channel,
@@ -243,7 +284,6 @@ pub async fn prepare(
         .as_ref()
         .map(|p| o.keys.blind_index("phone", p.as_str()))
         .unwrap_or_default();
-    check_category_and_limits(o, clean.category_id, &client_index, &phone_index, now).await?;
     let routing = super::routes::route(o, &channel, clean.grid_id).await?;
 
     let tracking_no = format!(
@@ -311,6 +351,14 @@ pub async fn write_rows(
 ) -> Result<i64, Refusal> {
     let now = p.now;
     let tracking_no = &p.receipt.tracking_no;
+    if let Some(refused) = refusals(&mut *conn, o, &[p])
+        .await?
+        .into_iter()
+        .flatten()
+        .next()
+    {
+        return Err(refused);
+    }
     if let Some(k) = &p.idempotency_key {
         let stored = serde_json::to_string(&p.receipt).map_err(AppError::internal)?;
         store::remember_response(&mut *conn, IDEMPOTENCY_SCOPE, k, &stored, now)
