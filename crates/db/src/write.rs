@@ -82,6 +82,8 @@ pub struct WriteStats {
     pub commit_micros: u64,
     /// Times the idle writer returned its page cache (`PRAGMA shrink_memory`).
     pub shrinks: u64,
+    /// Background WAL checkpoints run (see [`crate::checkpoint`]).
+    pub checkpoints: u64,
 }
 
 #[derive(Default)]
@@ -93,6 +95,7 @@ pub(crate) struct Counters {
     run_micros: AtomicU64,
     commit_micros: AtomicU64,
     shrinks: AtomicU64,
+    pub(crate) checkpoints: AtomicU64,
 }
 
 impl Counters {
@@ -119,6 +122,7 @@ impl Counters {
             run_micros: self.run_micros.load(Ordering::Relaxed),
             commit_micros: self.commit_micros.load(Ordering::Relaxed),
             shrinks: self.shrinks.load(Ordering::Relaxed),
+            checkpoints: self.checkpoints.load(Ordering::Relaxed),
         }
     }
 }
@@ -177,15 +181,23 @@ where
 /// again if the runtime that ran it has gone, as happens between tests).
 pub(crate) struct Writer {
     pool: sqlx::AnyPool,
+    /// For the background checkpoints.
+    read: sqlx::AnyPool,
     opts: GroupCommit,
     queue: Mutex<Option<mpsc::UnboundedSender<Box<dyn Work>>>>,
     pub(crate) counters: Arc<Counters>,
 }
 
 impl Writer {
-    pub(crate) fn new(pool: sqlx::AnyPool, opts: GroupCommit, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(
+        pool: sqlx::AnyPool,
+        read: sqlx::AnyPool,
+        opts: GroupCommit,
+        counters: Arc<Counters>,
+    ) -> Self {
         Writer {
             pool,
+            read,
             opts: GroupCommit {
                 max_batch: opts.max_batch.max(1),
                 ..opts
@@ -201,7 +213,19 @@ impl Writer {
             return s.clone();
         }
         let (s, r) = mpsc::unbounded_channel();
-        tokio::spawn(run(self.pool.clone(), r, self.opts, self.counters.clone()));
+        let commits = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(crate::checkpoint::run(
+            self.read.clone(),
+            commits.clone(),
+            self.counters.clone(),
+        ));
+        tokio::spawn(run(
+            self.pool.clone(),
+            r,
+            self.opts,
+            self.counters.clone(),
+            commits,
+        ));
         *q = Some(s.clone());
         s
     }
@@ -250,6 +274,7 @@ async fn run(
     mut queue: mpsc::UnboundedReceiver<Box<dyn Work>>,
     opts: GroupCommit,
     counters: Arc<Counters>,
+    commits: Arc<tokio::sync::Notify>,
 ) {
     while let Some(first) = next_job(&pool, &mut queue, &counters, opts.idle_shrink_after).await {
         let began = std::time::Instant::now();
@@ -298,6 +323,7 @@ async fn run(
             None => tx.commit().await,
         };
         counters.add(ran as u64, 1);
+        commits.notify_one();
         counters.add_time(ran_for, began.elapsed().saturating_sub(ran_for));
         match outcome {
             Ok(()) => answers.into_iter().for_each(|a| a(None)),

@@ -318,3 +318,33 @@ async fn a_job_that_reads_first_is_not_undone_by_a_write_elsewhere() {
     assert_eq!(ids(&db, "gc_item").await, vec![1]);
     assert_eq!(ids(&db, "gc_parent").await, vec![7]);
 }
+
+/// Shortly after the writer commits, a background checkpoint copies the WAL into the
+/// database file (the writer's own, at 40,000 pages, is far off here).
+#[tokio::test]
+async fn commits_are_checkpointed_in_the_background() {
+    let (db, _guard) = setup().await;
+    if db.backend() != yidu_db::Backend::Sqlite {
+        return; // PostgreSQL checkpoints by itself.
+    }
+    for id in 1..=20 {
+        db.write(move |tx| Box::pin(async move { insert(tx, "gc_item", id).await }))
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while db.write_stats().checkpoints == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(db.write_stats().checkpoints >= 1, "{:?}", db.write_stats());
+    tokio::time::sleep(yidu_db::checkpoint::CHECKPOINT_AFTER * 4).await;
+    // Every frame in the WAL is in the database file: nothing left for a checkpoint.
+    let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let (log, done): (i64, i64) = (row.get(1), row.get(2));
+    assert!(log > 0, "the writes went through the WAL");
+    assert_eq!(done, log, "all {log} frames were already copied");
+    assert_eq!(ids(&db, "gc_item").await.len(), 20);
+}
