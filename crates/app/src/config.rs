@@ -21,6 +21,9 @@ pub struct Config {
     pub sqlite_cache_kb: u32,
     /// The SQLite writer connection's page cache, in KiB (given back when idle).
     pub sqlite_writer_cache_kb: u32,
+    /// Tests only (never read from the file or the environment): SQLite readers refuse
+    /// writes, to check that a path writes through the writer.
+    pub sqlite_readers_query_only: bool,
     /// Group commit on SQLite: jobs per transaction and how long to wait for more.
     pub group_commit: yidu_db::GroupCommit,
     pub accounts: yidu_accounts::AccountsConfig,
@@ -297,6 +300,7 @@ impl Config {
             sqlite_writer_cache_kb: env_parse("YIDU_SQLITE_WRITER_CACHE_KB")?
                 .or(file.sqlite_writer_cache_kb)
                 .unwrap_or(yidu_db::DbOptions::default().sqlite_writer_cache_kb),
+            sqlite_readers_query_only: false,
             group_commit: {
                 let d = yidu_db::GroupCommit::default();
                 yidu_db::GroupCommit {
@@ -347,6 +351,7 @@ impl Config {
             sqlite_synchronous: self.sqlite_synchronous.clone(),
             sqlite_cache_kb: self.sqlite_cache_kb,
             sqlite_writer_cache_kb: self.sqlite_writer_cache_kb,
+            sqlite_readers_query_only: self.sqlite_readers_query_only,
             group_commit: self.group_commit,
         }
     }

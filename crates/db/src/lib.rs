@@ -77,6 +77,10 @@ pub struct DbOptions {
     /// evicted. The writer gives back what it holds when it has been idle a while
     /// (`PRAGMA shrink_memory`, see [`write`]), so the idle server does not keep it.
     pub sqlite_writer_cache_kb: u32,
+    /// Readers refuse to write (`PRAGMA query_only`): for tests that check a path writes
+    /// only through the writer. Off in service: some background work still writes
+    /// through the reader pool (opinions README, "Eighth run").
+    pub sqlite_readers_query_only: bool,
     /// How [`Db::write`] batches jobs on SQLite.
     pub group_commit: GroupCommit,
 }
@@ -88,6 +92,7 @@ impl Default for DbOptions {
             sqlite_synchronous: "FULL".into(),
             sqlite_cache_kb: 512,
             sqlite_writer_cache_kb: 16 * 1024,
+            sqlite_readers_query_only: false,
             group_commit: GroupCommit::default(),
         }
     }
@@ -235,7 +240,14 @@ impl Db {
                     format!("PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}"),
                 ];
                 let write = make(1, &writer_pragmas).connect(&url).await?;
-                let read = make(opts.max_connections.max(2), &[]).connect(&url).await?;
+                let read_pragmas: &[String] = if opts.sqlite_readers_query_only {
+                    &["PRAGMA query_only = ON".to_string()]
+                } else {
+                    &[]
+                };
+                let read = make(opts.max_connections.max(2), read_pragmas)
+                    .connect(&url)
+                    .await?;
                 let counters = Arc::new(write::Counters::default());
                 Ok(Db {
                     backend,

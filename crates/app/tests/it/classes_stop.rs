@@ -89,3 +89,29 @@ async fn a_stopped_worker_leaves_its_watermark() {
     assert!(round.placed >= 7, "{round:?}");
     assert!(class_of(&app, &office, w.light[0].id).await.is_some());
 }
+
+/// The worker's lease and watermarks go through the writer (a job of the group commit on
+/// SQLite), never through a reader connection, where a write waited for the writer's lock
+/// and held the writer up in turn: with readers that refuse writes, a round still runs.
+#[tokio::test]
+async fn a_worker_round_writes_only_through_the_writer() {
+    let app = TestApp::spawn_demo_with(|c| c.sqlite_readers_query_only = true).await;
+    world(&app).await;
+    let mut worker = Worker::new(classes(&app));
+    let round = worker.run_once().await.unwrap();
+    assert!(round.leader && round.items > 0, "{round:?}");
+    let watermark: i64 =
+        sqlx::query("SELECT num FROM class_state WHERE name = 'watermark:opinion'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
+    assert!(watermark > 0, "the watermark moved");
+    worker.release().await;
+    let lease: i64 = sqlx::query("SELECT until_at FROM class_state WHERE name = 'lease'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(lease, 0, "released through the writer");
+}

@@ -86,15 +86,28 @@ impl Worker {
     pub async fn run_once(&mut self) -> AppResult<Round> {
         let c = self.classes.clone();
         let now = now_ms();
-        let mut conn = c.db().pool().acquire().await?;
-        if !store::take_lease(&mut conn, &self.holder, now, now + LEASE_MS).await? {
+        // The lease and the worker's counters are written through the writer (a job of
+        // the group commit on SQLite), not on a reader connection: a write there waited
+        // for the writer's lock, and the writer then for it, in SQLite's busy-handler
+        // sleeps of several milliseconds, in the middle of intake.
+        let holder = self.holder.clone();
+        let leased = c
+            .db()
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !store::take_lease(tx, &holder, now, now + LEASE_MS).await? {
+                        return Ok::<_, sqlx::Error>(None);
+                    }
+                    let generation = store::counter(tx, "generation").await?;
+                    Ok(Some((generation, store::counter(tx, WATERMARK).await?)))
+                })
+            })
+            .await?;
+        let Some((generation, watermark)) = leased else {
             self.models.clear();
             self.seen = None;
             return Ok(Round::default());
-        }
-        let generation = store::counter(&mut conn, "generation").await?;
-        let watermark = store::counter(&mut conn, WATERMARK).await?;
-        drop(conn);
+        };
         let same_asks = sync_same_asks(&c).await?;
         if self.seen != Some((generation, watermark)) {
             self.models.clear();
@@ -153,18 +166,27 @@ impl Worker {
                 round.placed += 1;
             }
         }
-        let mut conn = c.db().pool().acquire().await?;
-        store::set_counter(&mut conn, WATERMARK, last).await?;
-        let generation = store::counter(&mut conn, "generation").await?;
+        let generation = c
+            .db()
+            .write(move |tx| {
+                Box::pin(async move {
+                    store::set_counter(tx, WATERMARK, last).await?;
+                    store::counter(tx, "generation").await
+                })
+            })
+            .await?;
         self.seen = Some((generation, last));
         Ok(round)
     }
 
     /// Gives the lease back (at shutdown), so another instance need not wait for it to expire.
     pub async fn release(&self) {
-        if let Ok(mut conn) = self.classes.db().pool().acquire().await {
-            let _ = store::release_lease(&mut conn, &self.holder).await;
-        }
+        let holder = self.holder.clone();
+        let _ = self
+            .classes
+            .db()
+            .write(move |tx| Box::pin(async move { store::release_lease(tx, &holder).await }))
+            .await;
     }
 }
 
